@@ -1,0 +1,89 @@
+//! Server configuration from command-line flags and `MCP_CODE_INDEX_*`
+//! environment variables, validated at start-up.
+
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::code::{ChunkLimits, ReadLimits};
+use crate::jobs::JobsConfig;
+use crate::webhook::NotifierConfig;
+use crate::webhook::signing::SigningSecret;
+
+/// mcp-code-index: an MCP server over stdio that indexes code and reports
+/// finished jobs through webhooks. Logs go to stderr; set RUST_LOG to filter.
+#[derive(Debug, Clone, Parser)]
+#[command(version, about)]
+pub struct Config {
+    /// Jobs processed at the same time; more wait in the queue.
+    #[arg(long, env = "MCP_CODE_INDEX_MAX_CONCURRENT_JOBS", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub max_concurrent_jobs: u32,
+
+    /// Total time allowed for one webhook attempt, in seconds.
+    #[arg(long, env = "MCP_CODE_INDEX_WEBHOOK_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub webhook_timeout_secs: u64,
+
+    /// Files larger than this many bytes are skipped with a warning.
+    #[arg(long, env = "MCP_CODE_INDEX_MAX_FILE_BYTES", default_value_t = 2 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_file_bytes: u64,
+
+    /// Length of the vectors of the built-in hashing embedder.
+    #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_DIMENSION", default_value_t = 768,
+          value_parser = clap::value_parser!(u32).range(64..=8192))]
+    pub embedding_dimension: u32,
+
+    /// Standard Webhooks secrets (`whsec_<base64>`) that sign job webhooks,
+    /// newest first and separated by spaces or commas; while rotating, list the
+    /// new and the old secret so receivers holding either one verify.
+    #[arg(long, env = "MCP_CODE_INDEX_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+
+    /// After the client disconnects, time to wait for running jobs and then
+    /// for pending webhook deliveries, in seconds each.
+    #[arg(long, env = "MCP_CODE_INDEX_SHUTDOWN_GRACE_SECS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Config {
+    pub fn jobs_config(&self) -> JobsConfig {
+        JobsConfig {
+            max_concurrent_jobs: self.max_concurrent_jobs as usize,
+            read_limits: ReadLimits {
+                max_file_bytes: self.max_file_bytes,
+                ..ReadLimits::default()
+            },
+            chunk_limits: ChunkLimits::default(),
+        }
+    }
+
+    /// Builds the notifier settings. Fails if a webhook secret is malformed.
+    pub fn notifier_config(&self) -> Result<NotifierConfig, String> {
+        let secrets = self
+            .webhook_secret
+            .as_deref()
+            .unwrap_or("")
+            .split([' ', ','])
+            .filter(|part| !part.is_empty())
+            .map(SigningSecret::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(NotifierConfig {
+            timeout: Duration::from_secs(self.webhook_timeout_secs),
+            secrets,
+            ..NotifierConfig::default()
+        })
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::parse_from(["mcp-code-index"])
+    }
+}

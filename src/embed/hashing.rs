@@ -1,0 +1,238 @@
+//! Identifier-aware feature hashing: a dependency-free embedder that needs no
+//! model download and no network.
+//!
+//! Text is split into words on non-alphanumeric characters, `snake_case`,
+//! `camelCase` and letter/digit boundaries, then lowercased. Words shorter than
+//! two characters, pure numbers and common stopwords are dropped. Each word adds
+//! weight 1.0 for itself and 0.5 for each character trigram of `<word>`. Term
+//! frequencies are square-rooted, features are hashed with FNV-1a plus a 64-bit
+//! finaliser into `dimension` buckets with a sign taken from the hash's top bit,
+//! and the vector is L2-normalised.
+
+use std::collections::HashMap;
+
+use super::Embedder;
+
+/// Default vector length. Fewer than 512 buckets loses noticeable recall
+/// because unrelated identifiers start to share buckets.
+pub const DEFAULT_DIMENSION: usize = 768;
+
+const WORD_WEIGHT: f32 = 1.0;
+const TRIGRAM_WEIGHT: f32 = 0.5;
+
+/// Words too common in code and prose to tell chunks apart.
+const STOPWORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "if", "in",
+    "into", "is", "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "were",
+    "will", "with", "we", "you", "not", "but", "can", "do", "does", "so", "then", "than", "there",
+    "these", "those", "which", "who", "what", "when", "where", "how", "all", "any", "each", "no",
+    "other", "some", "such", "only", "own", "same", "too", "very", "just", "also", "should",
+    "would", "could", "may", "might", "must", "shall", "our", "your", "their", "them", "they",
+    "he", "she", "his", "her", "been", "being", "had", "did", "get", "set", "let", "var",
+];
+
+/// Feature-hashing embedder. See the module documentation for the recipe.
+#[derive(Debug, Clone)]
+pub struct HashingEmbedder {
+    dimension: usize,
+    name: String,
+}
+
+impl HashingEmbedder {
+    /// Creates an embedder with `dimension` buckets. `dimension` must be non-zero.
+    pub fn new(dimension: usize) -> Self {
+        assert!(dimension > 0, "embedding dimension must be non-zero");
+        Self {
+            dimension,
+            name: format!("hashing-{dimension}"),
+        }
+    }
+
+    /// Embeds one text. A text without any usable word yields the zero vector.
+    pub fn embed_one(&self, text: &str) -> Vec<f32> {
+        let mut counts: HashMap<&str, u32> = HashMap::new();
+        let words = split_identifiers(text);
+        for word in &words {
+            *counts.entry(word.as_str()).or_default() += 1;
+        }
+
+        let mut vector = vec![0.0f32; self.dimension];
+        let mut bracketed = String::new();
+        for (word, count) in counts {
+            let tf = (count as f32).sqrt();
+            self.add_feature(&mut vector, word.as_bytes(), WORD_WEIGHT * tf);
+
+            bracketed.clear();
+            bracketed.push('<');
+            bracketed.push_str(word);
+            bracketed.push('>');
+            let chars: Vec<char> = bracketed.chars().collect();
+            let mut trigram = String::new();
+            for window in chars.windows(3) {
+                trigram.clear();
+                trigram.push('#');
+                trigram.extend(window);
+                self.add_feature(&mut vector, trigram.as_bytes(), TRIGRAM_WEIGHT * tf);
+            }
+        }
+
+        let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for x in &mut vector {
+                *x /= norm;
+            }
+        }
+        vector
+    }
+
+    fn add_feature(&self, vector: &mut [f32], feature: &[u8], weight: f32) {
+        let hash = finalise(fnv1a(feature));
+        let bucket = (hash % self.dimension as u64) as usize;
+        let sign = if hash >> 63 == 1 { -1.0 } else { 1.0 };
+        vector[bucket] += sign * weight;
+    }
+}
+
+impl Default for HashingEmbedder {
+    fn default() -> Self {
+        Self::new(DEFAULT_DIMENSION)
+    }
+}
+
+impl Embedder for HashingEmbedder {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    fn embed(&self, texts: &[&str]) -> Vec<Vec<f32>> {
+        texts.iter().map(|text| self.embed_one(text)).collect()
+    }
+}
+
+/// Splits text into lowercase identifier parts, dropping stopwords, numbers and
+/// one-character parts. `parseHTTPResponse2` becomes `parse`, `http`, `response`.
+pub fn split_identifiers(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    for token in text.split(|c: char| !c.is_alphanumeric()) {
+        if token.is_empty() {
+            continue;
+        }
+        for part in split_case(token) {
+            let lower = part.to_lowercase();
+            if lower.chars().count() < 2
+                || lower.chars().all(|c| c.is_ascii_digit())
+                || STOPWORDS.contains(&lower.as_str())
+            {
+                continue;
+            }
+            words.push(lower);
+        }
+    }
+    words
+}
+
+/// Splits one alphanumeric token at camelCase and letter/digit boundaries,
+/// keeping acronyms together (`HTTPServer` gives `HTTP`, `Server`).
+fn split_case(token: &str) -> Vec<&str> {
+    let chars: Vec<(usize, char)> = token.char_indices().collect();
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for i in 1..chars.len() {
+        let (at, current) = chars[i];
+        let previous = chars[i - 1].1;
+        let next = chars.get(i + 1).map(|&(_, c)| c);
+        let boundary = (previous.is_lowercase() && current.is_uppercase())
+            || (previous.is_alphabetic() != current.is_alphabetic())
+            || (previous.is_uppercase()
+                && current.is_uppercase()
+                && next.is_some_and(|c| c.is_lowercase()));
+        if boundary {
+            parts.push(&token[start..at]);
+            start = at;
+        }
+    }
+    parts.push(&token[start..]);
+    parts
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in bytes {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+/// Mixes the FNV hash so that its low bits (the bucket) and top bit (the sign)
+/// depend on every input byte. This is the 64-bit finaliser from MurmurHash3.
+fn finalise(mut hash: u64) -> u64 {
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^= hash >> 33;
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cosine(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn split_identifiers_table() {
+        let cases: &[(&str, &[&str])] = &[
+            ("parse_http_response", &["parse", "http", "response"]),
+            ("parseHTTPResponse2", &["parse", "http", "response"]),
+            ("HTTPServer", &["http", "server"]),
+            ("getUserById", &["user", "by", "id"]),
+            ("the x of 42", &[]),
+            ("utf8_decode", &["utf", "decode"]),
+            ("größeBerechnen", &["größe", "berechnen"]),
+            ("", &[]),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(&split_identifiers(input), expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn embedding_is_unit_length() {
+        let vector = HashingEmbedder::default().embed_one("fn parse_config(path: &Path)");
+        let norm = cosine(&vector, &vector).sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "norm {norm}");
+        assert_eq!(vector.len(), DEFAULT_DIMENSION);
+    }
+
+    #[test]
+    fn embedding_without_words_is_zero() {
+        let vector = HashingEmbedder::default().embed_one("{ } ( ) 1 2 3");
+        assert!(vector.iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn embedding_is_deterministic() {
+        let embedder = HashingEmbedder::default();
+        assert_eq!(
+            embedder.embed_one("load user"),
+            embedder.embed_one("load user")
+        );
+    }
+
+    #[test]
+    fn related_identifiers_score_higher() {
+        let embedder = HashingEmbedder::default();
+        let query = embedder.embed_one("parse the configuration file");
+        let related = embedder.embed_one("def parse_config_file(path): return toml.load(path)");
+        let unrelated = embedder.embed_one("def render_button(color): draw_rect(color)");
+        assert!(cosine(&query, &related) > cosine(&query, &unrelated));
+    }
+}

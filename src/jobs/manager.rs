@@ -1,0 +1,375 @@
+//! The job manager: validates submissions, queues jobs, runs them on a bounded
+//! set of workers, supports cancellation and hands finished jobs to the notifier.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use super::model::{Job, JobError, JobId, JobStatus, JobType, Progress};
+use super::pipeline::{self, JobOutput, JobStop, PipelineContext};
+use crate::code::{ChunkLimits, ReadLimits};
+use crate::embed::Embedder;
+use crate::index::{CodeIndex, collection_name};
+use crate::store::JobStore;
+use crate::webhook::{DeliveryRequest, Notifier, build_payload, url_check::parse_webhook_url};
+
+/// Limits for running jobs.
+#[derive(Debug, Clone)]
+pub struct JobsConfig {
+    /// Jobs processed at the same time; further jobs wait in the queue.
+    pub max_concurrent_jobs: usize,
+    pub read_limits: ReadLimits,
+    pub chunk_limits: ChunkLimits,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent_jobs: 2,
+            read_limits: ReadLimits::default(),
+            chunk_limits: ChunkLimits::default(),
+        }
+    }
+}
+
+/// A rejected submission, with a message for the client.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SubmitError(pub String);
+
+/// Result of a cancellation request.
+#[derive(Debug, Clone)]
+pub enum CancelOutcome {
+    /// The job was queued or running and is now cancelled (or stopping).
+    Cancelled(JobStatus),
+    /// The job had already ended with this status.
+    AlreadyFinished(JobStatus),
+    NotFound,
+}
+
+/// Shared state of the job system.
+pub struct JobManager {
+    store: Arc<dyn JobStore>,
+    index: Arc<dyn CodeIndex>,
+    embedder: Arc<dyn Embedder>,
+    notifier: Notifier,
+    config: JobsConfig,
+    queue: mpsc::UnboundedSender<JobId>,
+    /// Cancellation tokens of queued and running jobs.
+    cancels: Mutex<HashMap<JobId, CancellationToken>>,
+}
+
+/// Maximum length of a `user_id`, which becomes part of a collection name.
+pub const MAX_USER_ID_LEN: usize = 64;
+
+/// Checks a `user_id`: 1 to 64 ASCII letters, digits, `_` or `-`.
+pub fn validate_user_id(user_id: &str) -> Result<(), String> {
+    if user_id.is_empty() {
+        return Err("user_id is empty; pass an id such as \"user_123\"".to_string());
+    }
+    if user_id.len() > MAX_USER_ID_LEN {
+        return Err(format!(
+            "user_id is {} characters long; the maximum is {MAX_USER_ID_LEN}",
+            user_id.len()
+        ));
+    }
+    if let Some(bad) = user_id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        return Err(format!(
+            "invalid user_id {user_id:?}: character {bad:?} is not allowed; use ASCII letters, digits, '_' and '-'"
+        ));
+    }
+    Ok(())
+}
+
+impl JobManager {
+    /// Creates the manager and starts its dispatcher. The dispatcher stops when
+    /// `shutdown` is cancelled; [`JobManager::drain`] then waits for running jobs.
+    pub fn start(
+        store: Arc<dyn JobStore>,
+        index: Arc<dyn CodeIndex>,
+        embedder: Arc<dyn Embedder>,
+        notifier: Notifier,
+        config: JobsConfig,
+        shutdown: CancellationToken,
+    ) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
+        let (queue, receiver) = mpsc::unbounded_channel();
+        let manager = Arc::new(Self {
+            store,
+            index,
+            embedder,
+            notifier,
+            config,
+            queue,
+            cancels: Mutex::new(HashMap::new()),
+        });
+        let dispatcher = tokio::spawn(dispatch(manager.clone(), receiver, shutdown));
+        (manager, dispatcher)
+    }
+
+    pub fn store(&self) -> &Arc<dyn JobStore> {
+        &self.store
+    }
+
+    /// Validates and queues a job. Returns the queued job.
+    pub fn submit(
+        &self,
+        job_type: &str,
+        user_id: &str,
+        metadata: Map<String, Value>,
+    ) -> Result<Job, SubmitError> {
+        let job_type = JobType::parse(job_type).map_err(SubmitError)?;
+        validate_user_id(user_id).map_err(SubmitError)?;
+        let path_key = match job_type {
+            JobType::FileProcessing => "file_path",
+            JobType::WorkspaceIndexing => "workspace_path",
+        };
+        pipeline::required_string(&metadata, path_key).map_err(|message| {
+            SubmitError(format!("{message}; {} jobs need it", job_type.as_str()))
+        })?;
+        if let Some(url) = metadata.get("webhook_url") {
+            match url {
+                Value::Null => {}
+                Value::String(text) if text.trim().is_empty() => {}
+                Value::String(text) => {
+                    parse_webhook_url(text).map_err(SubmitError)?;
+                }
+                other => {
+                    return Err(SubmitError(format!(
+                        "metadata.webhook_url must be a string, got {other}"
+                    )));
+                }
+            }
+        }
+
+        let job = Job::new(job_type, user_id.to_string(), metadata);
+        let id = job.id;
+        self.store.insert(job.clone());
+        self.lock_cancels().insert(id, CancellationToken::new());
+        if self.queue.send(id).is_err() {
+            self.lock_cancels().remove(&id);
+            self.store
+                .update(&id, &mut |job| job.status = JobStatus::Failed);
+            return Err(SubmitError(
+                "the server is shutting down and accepts no new jobs".to_string(),
+            ));
+        }
+        info!(job_id = %id, job_type = job_type.as_str(), user_id, "job queued");
+        Ok(job)
+    }
+
+    /// Cancels a queued or running job. A running job stops at its next file or
+    /// chunk boundary.
+    pub fn cancel(&self, id: &JobId) -> CancelOutcome {
+        let Some(job) = self.store.get(id) else {
+            return CancelOutcome::NotFound;
+        };
+        if job.status.is_final() {
+            return CancelOutcome::AlreadyFinished(job.status);
+        }
+        if let Some(token) = self.lock_cancels().get(id) {
+            token.cancel();
+        }
+        if job.status == JobStatus::Queued {
+            // A queued job never reaches a worker's run loop, so finish it here.
+            self.finish(id, Err(JobStop::Cancelled));
+            return CancelOutcome::Cancelled(JobStatus::Cancelled);
+        }
+        CancelOutcome::Cancelled(job.status)
+    }
+
+    fn lock_cancels(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, CancellationToken>> {
+        self.cancels.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn run(self: Arc<Self>, id: JobId) {
+        let Some(token) = self.lock_cancels().get(&id).cloned() else {
+            return;
+        };
+        let Some(job) = self.store.update(&id, &mut |job| {
+            if job.status == JobStatus::Queued {
+                job.status = JobStatus::Running;
+                job.started_at = Some(crate::time_fmt::now());
+            }
+        }) else {
+            return;
+        };
+        if job.status != JobStatus::Running {
+            return;
+        }
+        info!("job started");
+
+        let manager = self.clone();
+        let outcome = tokio::task::spawn_blocking(move || manager.run_blocking(&job, token)).await;
+        let outcome = outcome.unwrap_or_else(|panic| {
+            error!(%panic, "job panicked");
+            Err(JobStop::Failed(JobError::new(
+                "INTERNAL_ERROR",
+                "the job failed because of an internal error; see the server log",
+                json!({}),
+            )))
+        });
+        self.finish(&id, outcome);
+    }
+
+    fn run_blocking(&self, job: &Job, cancel: CancellationToken) -> Result<JobOutput, JobStop> {
+        let store = self.store.clone();
+        let id = job.id;
+        let on_progress = move |progress: &Progress| {
+            store.update(&id, &mut |job| job.progress = progress.clone());
+        };
+        let ctx = PipelineContext {
+            index: self.index.clone(),
+            embedder: self.embedder.clone(),
+            read_limits: self.config.read_limits.clone(),
+            chunk_limits: self.config.chunk_limits.clone(),
+            collection: collection_name(&job.user_id),
+            cancel,
+            on_progress: &on_progress,
+        };
+        match job.job_type {
+            JobType::FileProcessing => pipeline::run_file_job(&ctx, &job.metadata),
+            JobType::WorkspaceIndexing => pipeline::run_workspace_job(&ctx, &job.metadata),
+        }
+    }
+
+    /// Records the final state of a job and queues its webhook, if any.
+    fn finish(&self, id: &JobId, outcome: Result<JobOutput, JobStop>) {
+        self.lock_cancels().remove(id);
+        let Some(job) = self.store.update(id, &mut |job| {
+            if job.status.is_final() {
+                return;
+            }
+            job.finished_at = Some(crate::time_fmt::now());
+            match &outcome {
+                Ok(output) => {
+                    job.status = JobStatus::Completed;
+                    job.result = Some(output.result.clone());
+                    job.metrics = Some(output.metrics.clone());
+                    job.warnings.extend(output.warnings.iter().cloned());
+                }
+                Err(JobStop::Cancelled) => job.status = JobStatus::Cancelled,
+                Err(JobStop::Failed(error)) => {
+                    job.status = JobStatus::Failed;
+                    job.error = Some(error.clone());
+                }
+            }
+            if job.metrics.is_none() {
+                job.metrics = Some(crate::jobs::model::Metrics {
+                    processing_time_ms: (job.duration_seconds() * 1000.0) as u64,
+                    ..Default::default()
+                });
+            }
+        }) else {
+            return;
+        };
+        match &job.error {
+            Some(error) => {
+                warn!(job_id = %id, code = %error.code, message = %error.message, "job failed")
+            }
+            None => {
+                info!(job_id = %id, status = job.status.as_str(), chunks = job.progress.chunks_processed, "job ended")
+            }
+        }
+
+        if let Some(url) = job.webhook_url() {
+            let body =
+                serde_json::to_vec(&build_payload(&job)).expect("the payload always serializes");
+            let queued = self.notifier.enqueue(DeliveryRequest {
+                job_id: *id,
+                url: url.to_string(),
+                message_id: format!("msg_{}", id.to_string().replace('-', "")),
+                body: Arc::new(body),
+            });
+            if !queued {
+                warn!(job_id = %id, "webhook not queued because the notifier has stopped");
+            }
+        }
+    }
+}
+
+/// Takes queued job ids and runs each on a worker once a slot is free.
+async fn dispatch(
+    manager: Arc<JobManager>,
+    mut receiver: mpsc::UnboundedReceiver<JobId>,
+    shutdown: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(manager.config.max_concurrent_jobs.max(1)));
+    let mut running = JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            permit = slots.clone().acquire_owned() => permit.expect("semaphore is never closed"),
+        };
+        let id = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            id = receiver.recv() => match id {
+                Some(id) => id,
+                None => break,
+            },
+        };
+        let span = info_span!("job", job_id = %id);
+        let worker = manager.clone();
+        running.spawn(
+            async move {
+                worker.run(id).await;
+                drop(permit);
+            }
+            .instrument(span),
+        );
+        while running.try_join_next().is_some() {}
+    }
+    let waiting = manager.lock_cancels().len().saturating_sub(running.len());
+    if waiting > 0 {
+        info!(
+            queued = waiting,
+            "shutting down; queued jobs were not started"
+        );
+    }
+    while running.join_next().await.is_some() {}
+}
+
+/// Waits up to `grace` for `dispatcher` to finish its running jobs.
+pub async fn drain(dispatcher: tokio::task::JoinHandle<()>, grace: Duration) {
+    if tokio::time::timeout(grace, dispatcher).await.is_err() {
+        warn!(
+            grace_ms = grace.as_millis() as u64,
+            "running jobs did not finish in time"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_id_table() {
+        let cases = [
+            ("user_123", true),
+            ("a-b_C9", true),
+            ("", false),
+            ("has space", false),
+            ("../etc", false),
+            ("user/1", false),
+            ("ユーザー", false),
+        ];
+        for (user_id, valid) in cases {
+            assert_eq!(
+                validate_user_id(user_id).is_ok(),
+                valid,
+                "user_id {user_id:?}"
+            );
+        }
+        assert!(validate_user_id(&"x".repeat(65)).is_err());
+        assert!(validate_user_id(&"x".repeat(64)).is_ok());
+    }
+}

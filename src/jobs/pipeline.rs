@@ -1,0 +1,337 @@
+//! The processing pipeline: read, parse, chunk, analyse, embed and store.
+//!
+//! Everything here is blocking CPU and file work; the job runner calls it from
+//! `spawn_blocking` so the async runtime's reactor threads stay free.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+use super::model::{AnalysisResult, JobError, Metrics, Progress, ResultData, VectorStorage};
+use crate::code::{self, ChunkLimits, ReadLimits, ReadOutcome, SourceText};
+use crate::embed::Embedder;
+use crate::index::{CodeIndex, NewChunk};
+
+/// Everything a job needs to process files.
+pub struct PipelineContext<'a> {
+    pub index: Arc<dyn CodeIndex>,
+    pub embedder: Arc<dyn Embedder>,
+    pub read_limits: ReadLimits,
+    pub chunk_limits: ChunkLimits,
+    pub collection: String,
+    pub cancel: CancellationToken,
+    /// Called after each file with the counters so far.
+    pub on_progress: &'a (dyn Fn(&Progress) + Sync),
+}
+
+/// What a successful job produced.
+#[derive(Debug, Clone)]
+pub struct JobOutput {
+    pub result: ResultData,
+    pub metrics: Metrics,
+    pub warnings: Vec<String>,
+}
+
+/// Why a job stopped early.
+#[derive(Debug)]
+pub enum JobStop {
+    Failed(JobError),
+    Cancelled,
+}
+
+/// Totals over the files of one job.
+#[derive(Default)]
+struct Totals {
+    vector_ids: Vec<String>,
+    functions: usize,
+    classes: usize,
+    /// Sum of per-function complexities, to compute the job-wide mean.
+    complexity_sum: f64,
+    bytes: u64,
+    warnings: Vec<String>,
+    progress: Progress,
+}
+
+impl Totals {
+    fn analysis(&self) -> AnalysisResult {
+        let complexity_score = if self.functions == 0 {
+            0.0
+        } else {
+            (self.complexity_sum / self.functions as f64 * 100.0).round() / 100.0
+        };
+        AnalysisResult {
+            functions_found: self.functions,
+            classes_found: self.classes,
+            complexity_score,
+        }
+    }
+
+    fn into_output(
+        self,
+        file_path: String,
+        collection: String,
+        started: std::time::Instant,
+    ) -> JobOutput {
+        let analysis_result = self.analysis();
+        let chunks = self.vector_ids.len();
+        JobOutput {
+            result: ResultData {
+                chunks_processed: chunks,
+                file_path,
+                vector_storage: VectorStorage {
+                    collection_name: collection,
+                    embeddings_generated: chunks,
+                    storage_success: true,
+                    vector_ids: self.vector_ids,
+                },
+                analysis_result,
+                language: None,
+                files_processed: None,
+                files_skipped: None,
+            },
+            metrics: Metrics {
+                processing_time_ms: started.elapsed().as_millis() as u64,
+                chunks_count: chunks,
+                file_size_bytes: self.bytes,
+            },
+            warnings: self.warnings,
+        }
+    }
+}
+
+/// Resolves a client-supplied path against the server's working directory.
+fn resolve(path: &str) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| PathBuf::from(path))
+}
+
+/// Returns the string value of a metadata key, or a failure naming the key.
+pub fn required_string<'m>(metadata: &'m Map<String, Value>, key: &str) -> Result<&'m str, String> {
+    match metadata.get(key) {
+        Some(Value::String(text)) if !text.trim().is_empty() => Ok(text),
+        Some(Value::String(_)) => Err(format!("metadata.{key} is empty; pass a path")),
+        Some(other) => Err(format!("metadata.{key} must be a string, got {other}")),
+        None => Err(format!("metadata.{key} is missing")),
+    }
+}
+
+/// Indexes one file (`file_processing`), from disk or from `metadata.content`.
+pub fn run_file_job(
+    ctx: &PipelineContext,
+    metadata: &Map<String, Value>,
+) -> Result<JobOutput, JobStop> {
+    let started = std::time::Instant::now();
+    let given = required_string(metadata, "file_path").map_err(|message| {
+        JobStop::Failed(JobError::new(
+            "INVALID_METADATA",
+            message,
+            json!({"key": "file_path"}),
+        ))
+    })?;
+    let path = resolve(given);
+    let display = path.display().to_string();
+
+    let outcome = match metadata.get("content") {
+        Some(Value::String(content)) => {
+            code::decode_bytes(&display, content.as_bytes(), &ctx.read_limits)
+        }
+        Some(other) => {
+            return Err(JobStop::Failed(JobError::new(
+                "INVALID_METADATA",
+                format!("metadata.content must be a string with the file's text, got {other}"),
+                json!({"key": "content"}),
+            )));
+        }
+        None => code::read_path(&path, &ctx.read_limits).map_err(|error| {
+            let code = match error {
+                code::ReadError::NotFound { .. } => "FILE_NOT_FOUND",
+                code::ReadError::NotAFile { .. } => "NOT_A_FILE",
+                _ => "READ_FAILED",
+            };
+            JobStop::Failed(JobError::new(
+                code,
+                error.to_string(),
+                json!({"file_path": display}),
+            ))
+        })?,
+    };
+
+    let mut totals = Totals::default();
+    totals.progress.files_total = 1;
+    let mut language = None;
+    match outcome {
+        ReadOutcome::Source(source) => {
+            language = Some(source.language.name().to_string());
+            index_source(ctx, &source, &mut totals)?;
+        }
+        ReadOutcome::Skipped { reason, .. } => {
+            // The file is unusable, so any chunks from an earlier version are stale.
+            ctx.index.remove_file(&ctx.collection, &display);
+            totals.warnings.push(reason);
+            totals.progress.files_skipped += 1;
+        }
+    }
+    (ctx.on_progress)(&totals.progress);
+    let mut output = totals.into_output(display, ctx.collection.clone(), started);
+    output.result.language = language;
+    Ok(output)
+}
+
+/// Indexes every indexable file under `metadata.workspace_path`
+/// (`workspace_indexing`), honouring `.gitignore`, `.ignore` and hidden files.
+pub fn run_workspace_job(
+    ctx: &PipelineContext,
+    metadata: &Map<String, Value>,
+) -> Result<JobOutput, JobStop> {
+    let started = std::time::Instant::now();
+    let given = required_string(metadata, "workspace_path").map_err(|message| {
+        JobStop::Failed(JobError::new(
+            "INVALID_METADATA",
+            message,
+            json!({"key": "workspace_path"}),
+        ))
+    })?;
+    let root = resolve(given);
+    let display = root.display().to_string();
+    if !root.exists() {
+        return Err(JobStop::Failed(JobError::new(
+            "DIRECTORY_NOT_FOUND",
+            format!("workspace_path {display} does not exist"),
+            json!({"workspace_path": display}),
+        )));
+    }
+    if !root.is_dir() {
+        return Err(JobStop::Failed(JobError::new(
+            "NOT_A_DIRECTORY",
+            format!(
+                "workspace_path {display} is not a directory; use file_processing for one file"
+            ),
+            json!({"workspace_path": display}),
+        )));
+    }
+
+    let mut totals = Totals::default();
+    let files = collect_files(&root, &mut totals.warnings);
+    totals.progress.files_total = files.len();
+    (ctx.on_progress)(&totals.progress);
+
+    for path in files {
+        if ctx.cancel.is_cancelled() {
+            return Err(JobStop::Cancelled);
+        }
+        match code::read_path(&path, &ctx.read_limits) {
+            Ok(ReadOutcome::Source(source)) => index_source(ctx, &source, &mut totals)?,
+            Ok(ReadOutcome::Skipped { reason, path }) => {
+                ctx.index.remove_file(&ctx.collection, &path);
+                totals.warnings.push(reason);
+                totals.progress.files_skipped += 1;
+            }
+            Err(error) => {
+                totals
+                    .warnings
+                    .push(format!("skipped {}: {error}", path.display()));
+                totals.progress.files_skipped += 1;
+            }
+        }
+        (ctx.on_progress)(&totals.progress);
+    }
+
+    let files_processed = totals.progress.files_processed;
+    let files_skipped = totals.progress.files_skipped;
+    let mut output = totals.into_output(display, ctx.collection.clone(), started);
+    output.result.files_processed = Some(files_processed);
+    output.result.files_skipped = Some(files_skipped);
+    Ok(output)
+}
+
+/// Walks `root` and returns the indexable files in path order.
+fn collect_files(root: &Path, warnings: &mut Vec<String>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let walker = ignore::WalkBuilder::new(root)
+        .require_git(false)
+        .follow_links(false)
+        .sort_by_file_path(|a, b| a.cmp(b))
+        .build();
+    for entry in walker {
+        match entry {
+            Ok(entry) => {
+                let is_file = entry.file_type().is_some_and(|kind| kind.is_file());
+                if is_file && code::Language::from_path(entry.path()).is_some() {
+                    files.push(entry.into_path());
+                }
+            }
+            Err(error) => warnings.push(format!("skipped part of the workspace: {error}")),
+        }
+    }
+    files
+}
+
+/// Chunks, analyses, embeds and stores one decoded file, replacing its old chunks.
+fn index_source(
+    ctx: &PipelineContext,
+    source: &SourceText,
+    totals: &mut Totals,
+) -> Result<(), JobStop> {
+    if ctx.cancel.is_cancelled() {
+        return Err(JobStop::Cancelled);
+    }
+    let parsed = code::parse_source(source, &ctx.chunk_limits);
+    debug!(path = %source.path, chunks = parsed.chunks.len(), "parsed file");
+
+    let file_name = Path::new(&source.path)
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let texts: Vec<String> = parsed
+        .chunks
+        .iter()
+        .map(|chunk| {
+            format!(
+                "{file_name}\n{}\n{}",
+                chunk.symbol.as_deref().unwrap_or(""),
+                chunk.text
+            )
+        })
+        .collect();
+    let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let vectors = ctx.embedder.embed(&text_refs);
+
+    if ctx.cancel.is_cancelled() {
+        return Err(JobStop::Cancelled);
+    }
+    let language = source.language.name().to_string();
+    let new_chunks: Vec<NewChunk> = parsed
+        .chunks
+        .into_iter()
+        .zip(vectors)
+        .map(|(chunk, vector)| NewChunk {
+            path: source.path.clone(),
+            language: language.clone(),
+            symbol: chunk.symbol,
+            kind: chunk.kind.as_str().to_string(),
+            start_line: chunk.start_line,
+            end_line: chunk.end_line,
+            start_byte: chunk.start_byte,
+            end_byte: chunk.end_byte,
+            text: chunk.text,
+            vector,
+        })
+        .collect();
+    let ids = ctx
+        .index
+        .replace_file(&ctx.collection, &source.path, new_chunks);
+
+    totals.progress.files_processed += 1;
+    totals.progress.chunks_processed += ids.len();
+    totals.vector_ids.extend(ids);
+    totals.functions += parsed.analysis.functions_found;
+    totals.classes += parsed.analysis.classes_found;
+    totals.complexity_sum +=
+        parsed.analysis.complexity_score * parsed.analysis.functions_found as f64;
+    totals.bytes += source.size_bytes;
+    totals.warnings.extend(source.warnings.iter().cloned());
+    totals.warnings.extend(parsed.warnings);
+    Ok(())
+}

@@ -1,0 +1,298 @@
+//! The MCP tool surface: one method per tool, each turning a typed request
+//! into a call on the job manager or the index.
+//!
+//! Bad arguments come back as tool results with `isError: true` and a message
+//! that names the value and the fix, so the calling model can correct itself.
+
+use std::sync::Arc;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
+
+use super::types::*;
+use super::view::{job_summary, job_view};
+use crate::embed::Embedder;
+use crate::index::{CodeIndex, collection_name};
+use crate::jobs::manager::validate_user_id;
+use crate::jobs::{CancelOutcome, JobId, JobManager, JobStatus};
+use crate::store::JobFilter;
+
+const DEFAULT_LIST_LIMIT: usize = 50;
+const MAX_LIST_LIMIT: usize = 500;
+const DEFAULT_SEARCH_LIMIT: usize = 10;
+const MAX_SEARCH_LIMIT: usize = 100;
+/// Lines of chunk text returned as a search result's snippet.
+const SNIPPET_LINES: usize = 12;
+/// Longest query accepted, in bytes.
+const MAX_QUERY_BYTES: usize = 10_000;
+
+type ToolResult<T> = Result<Json<T>, String>;
+
+/// The MCP server handler.
+#[derive(Clone)]
+pub struct CodeIndexServer {
+    jobs: Arc<JobManager>,
+    index: Arc<dyn CodeIndex>,
+    embedder: Arc<dyn Embedder>,
+    tool_router: ToolRouter<Self>,
+}
+
+impl CodeIndexServer {
+    pub fn new(
+        jobs: Arc<JobManager>,
+        index: Arc<dyn CodeIndex>,
+        embedder: Arc<dyn Embedder>,
+    ) -> Self {
+        Self {
+            jobs,
+            index,
+            embedder,
+            tool_router: Self::tool_router(),
+        }
+    }
+}
+
+fn parse_job_id(text: &str) -> Result<JobId, String> {
+    text.parse()
+        .map_err(|_| format!("invalid job_id {text:?}: expected the UUID returned by submit_job"))
+}
+
+#[tool_router(router = tool_router)]
+impl CodeIndexServer {
+    /// Queues a code-processing job and returns its id at once.
+    #[tool(
+        description = "Queue a code-processing job and return its job_id at once. job_type \
+        file_processing indexes metadata.file_path (optionally the unsaved text in \
+        metadata.content); workspace_indexing indexes every source file under \
+        metadata.workspace_path, honouring .gitignore. If metadata.webhook_url is set, \
+        the full result is POSTed there when the job ends. Poll get_job_status otherwise.",
+        annotations(
+            title = "Submit job",
+            read_only_hint = false,
+            destructive_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn submit_job(
+        &self,
+        Parameters(args): Parameters<SubmitJobArgs>,
+    ) -> ToolResult<SubmitJobResult> {
+        let job = self
+            .jobs
+            .submit(&args.job_type, &args.user_id, args.metadata)
+            .map_err(|error| {
+                tracing::info!(%error, job_type = %args.job_type, "job rejected");
+                error.to_string()
+            })?;
+        Ok(Json(SubmitJobResult {
+            job_id: job.id.to_string(),
+            status: job.status,
+            job_type: job.job_type.as_str().to_string(),
+            collection_name: collection_name(&job.user_id),
+            user_id: job.user_id,
+        }))
+    }
+
+    /// Returns the status, progress, result or error, and webhook deliveries of a job.
+    #[tool(
+        description = "Get a job's status (queued, running, completed, failed, cancelled), \
+        progress counts, timestamps, result or error, warnings and webhook delivery attempts.",
+        annotations(
+            title = "Get job status",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn get_job_status(&self, Parameters(args): Parameters<JobIdArgs>) -> ToolResult<JobView> {
+        let id = parse_job_id(&args.job_id)?;
+        let job = self
+            .jobs
+            .store()
+            .get(&id)
+            .ok_or_else(|| format!("job {id} not found; list_jobs shows the known jobs"))?;
+        Ok(Json(job_view(&job)))
+    }
+
+    /// Lists jobs, newest first, optionally filtered by user and status.
+    #[tool(
+        description = "List jobs, newest first, optionally filtered by user_id and status.",
+        annotations(title = "List jobs", read_only_hint = true, open_world_hint = false)
+    )]
+    async fn list_jobs(
+        &self,
+        Parameters(args): Parameters<ListJobsArgs>,
+    ) -> ToolResult<ListJobsResult> {
+        if let Some(user_id) = &args.user_id {
+            validate_user_id(user_id)?;
+        }
+        let limit = args.limit.unwrap_or(DEFAULT_LIST_LIMIT);
+        if limit == 0 || limit > MAX_LIST_LIMIT {
+            return Err(format!("invalid limit {limit}: use 1 to {MAX_LIST_LIMIT}"));
+        }
+        let filter = JobFilter {
+            user_id: args.user_id,
+            status: args.status,
+            limit,
+        };
+        let jobs = self
+            .jobs
+            .store()
+            .list(&filter)
+            .iter()
+            .map(job_summary)
+            .collect();
+        Ok(Json(ListJobsResult { jobs }))
+    }
+
+    /// Cancels a queued or running job.
+    #[tool(
+        description = "Cancel a queued or running job. A running job stops at its next file \
+        boundary; chunks already stored stay stored. Cancelling a finished job changes nothing.",
+        annotations(
+            title = "Cancel job",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn cancel_job(
+        &self,
+        Parameters(args): Parameters<JobIdArgs>,
+    ) -> ToolResult<CancelJobResult> {
+        let id = parse_job_id(&args.job_id)?;
+        let (status, cancelled, message) = match self.jobs.cancel(&id) {
+            CancelOutcome::NotFound => {
+                return Err(format!(
+                    "job {id} not found; list_jobs shows the known jobs"
+                ));
+            }
+            CancelOutcome::AlreadyFinished(status) => (
+                status,
+                false,
+                format!("job already ended with status {}", status.as_str()),
+            ),
+            CancelOutcome::Cancelled(JobStatus::Running) => (
+                JobStatus::Running,
+                true,
+                "cancellation requested; the job stops at its next file boundary".to_string(),
+            ),
+            CancelOutcome::Cancelled(status) => (status, true, "job cancelled".to_string()),
+        };
+        Ok(Json(CancelJobResult {
+            job_id: id.to_string(),
+            status,
+            cancelled,
+            message,
+        }))
+    }
+
+    /// Searches a user's indexed code by meaning.
+    #[tool(
+        description = "Search a user's indexed code semantically. Returns the closest chunks \
+        with path, line range, symbol name, kind, language, score and a snippet.",
+        annotations(title = "Search code", read_only_hint = true, open_world_hint = false)
+    )]
+    async fn search_code(
+        &self,
+        Parameters(args): Parameters<SearchCodeArgs>,
+    ) -> ToolResult<SearchCodeResult> {
+        validate_user_id(&args.user_id)?;
+        if args.query.trim().is_empty() {
+            return Err(
+                "query is empty; describe the code to find, e.g. \"parse config file\"".to_string(),
+            );
+        }
+        if args.query.len() > MAX_QUERY_BYTES {
+            return Err(format!(
+                "query is {} bytes long; the maximum is {MAX_QUERY_BYTES}",
+                args.query.len()
+            ));
+        }
+        let limit = args.limit.unwrap_or(DEFAULT_SEARCH_LIMIT);
+        if limit == 0 || limit > MAX_SEARCH_LIMIT {
+            return Err(format!(
+                "invalid limit {limit}: use 1 to {MAX_SEARCH_LIMIT}"
+            ));
+        }
+        let collection = collection_name(&args.user_id);
+        let index = self.index.clone();
+        let embedder = self.embedder.clone();
+        let name = collection.clone();
+        let (hits, total) = tokio::task::spawn_blocking(move || {
+            let query = embedder.embed(&[args.query.as_str()]).remove(0);
+            let hits = index.search(&name, &query, limit);
+            let total = index.stats(&name).map_or(0, |stats| stats.live_chunks);
+            (hits, total)
+        })
+        .await
+        .map_err(|error| format!("search failed: {error}"))?;
+
+        let results = hits
+            .into_iter()
+            .map(|hit| SearchResultItem {
+                snippet: hit
+                    .chunk
+                    .text
+                    .lines()
+                    .take(SNIPPET_LINES)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                path: hit.chunk.path,
+                start_line: hit.chunk.start_line,
+                end_line: hit.chunk.end_line,
+                symbol: hit.chunk.symbol,
+                kind: hit.chunk.kind,
+                language: hit.chunk.language,
+                score: hit.score,
+                vector_id: hit.chunk.vector_id,
+            })
+            .collect();
+        Ok(Json(SearchCodeResult {
+            collection_name: collection,
+            results,
+            total_chunks: total,
+        }))
+    }
+
+    /// Returns chunk, file and tombstone counts of a user's collection.
+    #[tool(
+        description = "Get counts for a user's collection: live chunks, files, tombstones \
+        (replaced chunks awaiting compaction) and vector dimension.",
+        annotations(
+            title = "Get collection stats",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn get_collection_stats(
+        &self,
+        Parameters(args): Parameters<UserArgs>,
+    ) -> ToolResult<crate::index::CollectionStats> {
+        validate_user_id(&args.user_id)?;
+        let name = collection_name(&args.user_id);
+        self.index.stats(&name).map(Json).ok_or_else(|| {
+            format!(
+                "collection {name} not found; submit a job for user {} first",
+                args.user_id
+            )
+        })
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for CodeIndexServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(
+                env!("CARGO_PKG_NAME"),
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(
+                "Index code with submit_job (file_processing or workspace_indexing), follow it \
+                 with get_job_status or a webhook_url in metadata, then query it with search_code.",
+            )
+    }
+}

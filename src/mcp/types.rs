@@ -1,0 +1,166 @@
+//! Argument and result types of the MCP tools, with the JSON schemas that
+//! clients see.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::jobs::model::{DeliveryRecord, JobError, JobStatus, Metrics, Progress, ResultData};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SubmitJobArgs {
+    /// Kind of job: `file_processing` (one file in `metadata.file_path`, optional unsaved
+    /// text in `metadata.content`) or `workspace_indexing` (the directory in
+    /// `metadata.workspace_path`, honouring .gitignore).
+    #[schemars(extend("enum" = ["file_processing", "workspace_indexing"]))]
+    pub job_type: String,
+    /// Owner of the collection the chunks go to (`{user_id}_code`): 1 to 64 ASCII
+    /// letters, digits, `_` or `-`.
+    pub user_id: String,
+    /// Free-form job metadata, echoed back verbatim (secrets redacted) in the job
+    /// status and webhook payload. Recognised keys: `file_path`, `content`,
+    /// `workspace_path`, `webhook_url` (http or https; POSTed the result when the
+    /// job ends).
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SubmitJobResult {
+    /// Id of the new job (UUID v4).
+    pub job_id: String,
+    /// Always `queued`: processing happens in the background.
+    pub status: JobStatus,
+    pub job_type: String,
+    pub user_id: String,
+    /// Collection the job writes to.
+    pub collection_name: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct JobIdArgs {
+    /// Id returned by `submit_job`.
+    pub job_id: String,
+}
+
+/// Webhook target of a job and every delivery attempt made so far.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WebhookView {
+    pub url: String,
+    pub deliveries: Vec<DeliveryRecord>,
+}
+
+/// Full state of one job.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JobView {
+    pub job_id: String,
+    pub job_type: String,
+    pub user_id: String,
+    pub status: JobStatus,
+    /// True for completed jobs, false for failed or cancelled ones, absent while running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+    /// RFC 3339 UTC timestamps with milliseconds.
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub duration_seconds: Option<f64>,
+    pub progress: Progress,
+    /// Result of a completed job, as in the webhook payload.
+    pub result_data: Option<ResultData>,
+    pub metrics: Option<Metrics>,
+    pub error: Option<JobError>,
+    pub warnings: Vec<String>,
+    /// Submitted metadata with secret values redacted.
+    pub metadata: Map<String, Value>,
+    /// Present when the job has a `metadata.webhook_url`.
+    pub webhook: Option<WebhookView>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ListJobsArgs {
+    /// Only jobs of this user.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Only jobs in this status.
+    #[serde(default)]
+    pub status: Option<JobStatus>,
+    /// Maximum number of jobs, newest first (default 50, at most 500).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// One line of `list_jobs`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JobSummary {
+    pub job_id: String,
+    pub job_type: String,
+    pub user_id: String,
+    pub status: JobStatus,
+    pub created_at: String,
+    pub completed_at: Option<String>,
+    pub progress: Progress,
+    /// Error code of a failed job.
+    pub error_code: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListJobsResult {
+    pub jobs: Vec<JobSummary>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CancelJobResult {
+    pub job_id: String,
+    /// Status after the request. A running job reports `running` until it
+    /// reaches its next file boundary and becomes `cancelled`.
+    pub status: JobStatus,
+    /// False if the job had already ended.
+    pub cancelled: bool,
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SearchCodeArgs {
+    /// User whose collection to search.
+    pub user_id: String,
+    /// Natural-language description or identifiers to look for.
+    pub query: String,
+    /// Maximum number of results (default 10, at most 100).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// One search result.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SearchResultItem {
+    pub path: String,
+    /// First line, 1-based.
+    pub start_line: usize,
+    /// Last line, 1-based and inclusive.
+    pub end_line: usize,
+    /// Name of the function, method or type, if the chunk has one.
+    pub symbol: Option<String>,
+    /// Chunk kind: function, method, class, struct, block, window, ...
+    pub kind: String,
+    pub language: String,
+    /// Cosine similarity to the query, from -1 to 1; higher is closer.
+    pub score: f32,
+    /// The first lines of the chunk.
+    pub snippet: String,
+    pub vector_id: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SearchCodeResult {
+    pub collection_name: String,
+    pub results: Vec<SearchResultItem>,
+    /// Searchable chunks in the collection.
+    pub total_chunks: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UserArgs {
+    /// Owner of the collection.
+    pub user_id: String,
+}
