@@ -1,33 +1,43 @@
 //! Counts of functions and class-like definitions, and mean cyclomatic complexity, from a syntax tree.
 //!
-//! What counts is set per language by the tables in `spec.rs`:
+//! What counts is set per language by the tables in `spec/`.
 //!
-//! - **Functions** are named functions, methods and constructors with a body: Python `def`; JS/TS
-//!   function and generator declarations and methods (object-literal methods included); Rust
-//!   `fn` with a body; Go functions and methods; Java methods, constructors and compact record
-//!   constructors; C/C++ function definitions; C# methods, constructors, destructors, operators
-//!   and local functions; Ruby `def` and `def self.x`; PHP functions and methods; Bash functions.
-//!   A closure counts only when a declaration gives it a name: `f = lambda: ...` in Python,
-//!   `const f = () => {}` or `= function () {}` in JS/TS, `let f = |x| ...` in Rust. Anonymous
-//!   lambdas, callbacks, class-field arrow functions, Go func literals, C++/Java/C# lambdas and
-//!   PHP closures do not count. Declarations without a body (prototypes, interface and abstract
-//!   methods, Rust trait signatures) do not count.
-//! - **Classes** are class-like type definitions: Python, JS and TS classes; TS interfaces and
-//!   enums; Rust structs, unions, enums and traits (not `impl` blocks); Go struct and interface
-//!   types; Java classes, interfaces, enums, records and annotation types; C/C++ structs,
-//!   unions, enums and classes with a body (typedefs of them count once, through the body);
-//!   C# classes, structs, interfaces, enums and records; Ruby classes and modules; PHP classes,
-//!   interfaces, traits and enums. Namespaces and type aliases do not count.
-//! - **Cyclomatic complexity** of a function is 1 plus its decision points: `if` and `else if` /
-//!   `elif` / `elsif` (not `else`), `unless`, loops (`for`, `foreach`, `while`, `do`, `until`,
-//!   Rust `loop`, comprehension `for` and `if` clauses in Python), `catch` / `except` / `rescue`,
-//!   ternaries, each `case` label or match arm except `default` and `_` / `*` wildcard arms, and
-//!   each short-circuit `&&`, `||`, `and`, `or`. An arm's guard (Python `case x if cond`) is
-//!   part of the arm and adds nothing. Rust `?`, `??` and optional chaining are not
-//!   decision points. A decision point belongs to the innermost counted function around it, so
-//!   points inside anonymous closures count for the enclosing function, and points outside
-//!   every counted function (top-level code, field initializers) are ignored. The score is the
-//!   mean over the file's functions, rounded to 2 decimals, and 0.0 without functions.
+//! **Functions** are named definitions with a body. Prototypes, interface and abstract methods
+//! and Rust trait signatures do not count. A closure counts only when a declaration names it.
+//!
+//! | language | functions | class-like definitions |
+//! | --- | --- | --- |
+//! | Python | `def`, `name = lambda ...` | `class` |
+//! | JavaScript | function and generator declarations, methods (object literals too), `const f = () => {}` or `= function () {}` | `class` declarations |
+//! | TypeScript, TSX | as JavaScript | classes, abstract classes, interfaces, enums |
+//! | Rust | `fn` with a body, `let f = \|x\| ...` | structs, unions, enums, traits (not `impl`) |
+//! | Go | functions, methods | struct and interface types |
+//! | Java | methods, constructors, compact record constructors | classes, interfaces, enums, records, annotation types |
+//! | C, C++ | function definitions | structs, unions, enums and classes with a body |
+//! | C# | methods, constructors, destructors, operators, local functions | classes, structs, interfaces, enums, records |
+//! | Ruby | `def`, `def self.x` | classes, modules |
+//! | PHP | functions, methods | classes, interfaces, traits, enums |
+//! | Bash | functions | none |
+//!
+//! Anonymous lambdas, callbacks, class-field arrow functions, Go func literals, C++, Java and
+//! C# lambdas and PHP closures do not count. Namespaces and type aliases are not class-like.
+//! A C `typedef struct {...} name` counts once, through its body.
+//!
+//! **Cyclomatic complexity** of a function is 1 plus its decision points:
+//!
+//! - `if`, `else if`, `elif`, `elsif` and `unless`, but not `else`;
+//! - loops: `for`, `foreach`, `while`, `do`, `until`, Rust `loop`, and the `for` and `if`
+//!   clauses of Python comprehensions;
+//! - `catch`, `except` and `rescue`, and ternary expressions;
+//! - each `case` label or match arm, except `default` and the wildcard arms `_` and `*)`;
+//! - each short-circuit `&&`, `||`, `and` and `or`.
+//!
+//! An arm's guard (Python `case x if cond`) is part of the arm and adds nothing. Rust `?`, `??`
+//! and optional chaining are not decision points. A decision point belongs to the innermost
+//! counted function around it. So points inside anonymous closures count for the enclosing
+//! function, and points outside every counted function (top-level code, field initializers)
+//! are ignored. The score is the mean over the file's functions, rounded to 2 decimals, and
+//! 0.0 without functions.
 
 use serde::Serialize;
 use tree_sitter::{Node, Tree};

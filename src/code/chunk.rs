@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::window::{LineIndex, split_windows, trim_range};
 
-/// What a chunk contains.
+/// Category of a chunk's content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChunkKind {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-/// A language the indexer knows. `Text` has no grammar and is chunked by line windows.
+/// A language the indexer detects. `Text` has no grammar and is chunked by line windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
@@ -187,11 +187,12 @@ impl Language {
 
     /// Detects the language from the file name.
     ///
-    /// Returns `Some(Language::Text)` for text formats without a grammar (Markdown, TOML, Kotlin,
-    /// SQL, ...), and `None` for files that should not be indexed: unknown extensions, files
-    /// without an extension that are not in a short list of known names (`Makefile`, `Gemfile`,
-    /// ...), lock files, minified bundles (`*.min.js`) and source maps. For a file without an
-    /// extension, callers can try [`Language::from_shebang`] on its first line.
+    /// Returns `Some(Language::Text)` for text formats without a grammar, such as Markdown,
+    /// TOML, Kotlin or SQL. Returns `None` for files that should not be indexed: unknown
+    /// extensions, lock files, minified bundles (`*.min.js`), source maps, and files without an
+    /// extension that are not in a short list of known names (`Makefile`, `Gemfile`, ...).
+    /// For a file without an extension, callers can try [`Language::from_shebang`] on its
+    /// first line.
     pub fn from_path(path: &Path) -> Option<Language> {
         let file_name = path.file_name()?.to_str()?;
         if EXCLUDED_FILE_NAMES.contains(&file_name)

@@ -38,9 +38,10 @@ pub struct ParsedFile {
 
 /// Parses, chunks and analyses one decoded file, with [`DEFAULT_PARSE_TIMEOUT`].
 ///
-/// Never panics on any input; pure CPU work (caller runs it in spawn_blocking). Memory and
-/// stack use do not grow with the nesting depth of the code, which is checked by tests with
-/// thousands of nested levels on a 2 MiB stack.
+/// This is pure CPU work, so async callers should run it in `spawn_blocking`. Syntax errors,
+/// parse timeouts and languages without a grammar give warnings and line windows, not errors.
+/// Stack use does not grow with the nesting depth of the code: tests parse thousands of
+/// nested levels on a 2 MiB stack.
 pub fn parse_source(source: &SourceText, limits: &ChunkLimits) -> ParsedFile {
     parse_source_with_timeout(source, limits, DEFAULT_PARSE_TIMEOUT)
 }

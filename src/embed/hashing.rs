@@ -193,7 +193,7 @@ mod tests {
             ("parse_http_response", &["parse", "http", "response"]),
             ("parseHTTPResponse2", &["parse", "http", "response"]),
             ("HTTPServer", &["http", "server"]),
-            ("getUserById", &["user", "by", "id"]),
+            ("getUserById", &["user", "id"]),
             ("the x of 42", &[]),
             ("utf8_decode", &["utf", "decode"]),
             ("größeBerechnen", &["größe", "berechnen"]),
