@@ -244,10 +244,12 @@ impl JobManager {
     /// Records the final state of a job and queues its webhook, if any.
     fn finish(&self, id: &JobId, outcome: Result<JobOutput, JobStop>) {
         self.lock_cancels().remove(id);
+        let mut ended_now = false;
         let Some(job) = self.store.update(id, &mut |job| {
             if job.status.is_final() {
                 return;
             }
+            ended_now = true;
             job.finished_at = Some(crate::time_fmt::now());
             match &outcome {
                 Ok(output) => {
@@ -263,14 +265,21 @@ impl JobManager {
                 }
             }
             if job.metrics.is_none() {
+                // A failed or cancelled job may have stored chunks before it stopped.
                 job.metrics = Some(crate::jobs::model::Metrics {
                     processing_time_ms: (job.duration_seconds() * 1000.0) as u64,
-                    ..Default::default()
+                    chunks_count: job.progress.chunks_processed,
+                    file_size_bytes: 0,
                 });
             }
         }) else {
             return;
         };
+        // A second finish (a cancel racing the job's own end) changes nothing
+        // and must not send a second webhook.
+        if !ended_now {
+            return;
+        }
         match &job.error {
             Some(error) => {
                 warn!(job_id = %id, code = %error.code, message = %error.message, "job failed")

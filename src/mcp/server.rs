@@ -28,8 +28,6 @@ const SNIPPET_LINES: usize = 12;
 /// Longest query accepted, in bytes.
 const MAX_QUERY_BYTES: usize = 10_000;
 
-type ToolResult<T> = Result<Json<T>, String>;
-
 /// The MCP server handler.
 #[derive(Clone)]
 pub struct CodeIndexServer {
@@ -78,7 +76,7 @@ impl CodeIndexServer {
     async fn submit_job(
         &self,
         Parameters(args): Parameters<SubmitJobArgs>,
-    ) -> ToolResult<SubmitJobResult> {
+    ) -> Result<Json<SubmitJobResult>, String> {
         let job = self
             .jobs
             .submit(&args.job_type, &args.user_id, args.metadata)
@@ -105,7 +103,10 @@ impl CodeIndexServer {
             open_world_hint = false
         )
     )]
-    async fn get_job_status(&self, Parameters(args): Parameters<JobIdArgs>) -> ToolResult<JobView> {
+    async fn get_job_status(
+        &self,
+        Parameters(args): Parameters<JobIdArgs>,
+    ) -> Result<Json<JobView>, String> {
         let id = parse_job_id(&args.job_id)?;
         let job = self
             .jobs
@@ -123,7 +124,7 @@ impl CodeIndexServer {
     async fn list_jobs(
         &self,
         Parameters(args): Parameters<ListJobsArgs>,
-    ) -> ToolResult<ListJobsResult> {
+    ) -> Result<Json<ListJobsResult>, String> {
         if let Some(user_id) = &args.user_id {
             validate_user_id(user_id)?;
         }
@@ -161,7 +162,7 @@ impl CodeIndexServer {
     async fn cancel_job(
         &self,
         Parameters(args): Parameters<JobIdArgs>,
-    ) -> ToolResult<CancelJobResult> {
+    ) -> Result<Json<CancelJobResult>, String> {
         let id = parse_job_id(&args.job_id)?;
         let (status, cancelled, message) = match self.jobs.cancel(&id) {
             CancelOutcome::NotFound => {
@@ -198,7 +199,7 @@ impl CodeIndexServer {
     async fn search_code(
         &self,
         Parameters(args): Parameters<SearchCodeArgs>,
-    ) -> ToolResult<SearchCodeResult> {
+    ) -> Result<Json<SearchCodeResult>, String> {
         validate_user_id(&args.user_id)?;
         if args.query.trim().is_empty() {
             return Err(
@@ -270,7 +271,7 @@ impl CodeIndexServer {
     async fn get_collection_stats(
         &self,
         Parameters(args): Parameters<UserArgs>,
-    ) -> ToolResult<crate::index::CollectionStats> {
+    ) -> Result<Json<crate::index::CollectionStats>, String> {
         validate_user_id(&args.user_id)?;
         let name = collection_name(&args.user_id);
         self.index.stats(&name).map(Json).ok_or_else(|| {

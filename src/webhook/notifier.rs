@@ -69,6 +69,9 @@ impl Notifier {
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // Receivers are often on loopback, where a proxy from the
+            // environment would break delivery, so no proxy is used.
+            .no_proxy()
             .build()
             .expect("the HTTP client configuration is valid");
         let task = tokio::spawn(run(config, client, store, receiver));
