@@ -8,6 +8,7 @@ use clap::Parser;
 use crate::code::{ChunkLimits, ReadLimits};
 use crate::jobs::JobsConfig;
 use crate::webhook::NotifierConfig;
+use crate::webhook::retry::{RetryPolicy, parse_schedule};
 use crate::webhook::signing::SigningSecret;
 
 /// mcp-code-index: an MCP server over stdio that indexes code and reports
@@ -15,6 +16,11 @@ use crate::webhook::signing::SigningSecret;
 #[derive(Debug, Clone, Parser)]
 #[command(version, about)]
 pub struct Config {
+    /// Directory for the database and saved indexes; default: the platform's
+    /// data directory, e.g. ~/.local/share/mcp-code-index on Linux.
+    #[arg(long, env = "MCP_CODE_INDEX_DATA_DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
+
     /// Jobs processed at the same time; more wait in the queue.
     #[arg(long, env = "MCP_CODE_INDEX_MAX_CONCURRENT_JOBS", default_value_t = 2,
           value_parser = clap::value_parser!(u32).range(1..=64))]
@@ -40,6 +46,11 @@ pub struct Config {
     /// new and the old secret so receivers holding either one verify.
     #[arg(long, env = "MCP_CODE_INDEX_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
+
+    /// Delays between webhook attempts after the first one fails, e.g.
+    /// `5s,5m,30m,2h`; `none` disables retries. Units: ms, s, m, h.
+    #[arg(long, env = "MCP_CODE_INDEX_WEBHOOK_RETRY_SCHEDULE", default_value = crate::webhook::retry::DEFAULT_SCHEDULE)]
+    pub webhook_retry_schedule: String,
 
     /// After the client disconnects, time to wait for running jobs and then
     /// for pending webhook deliveries, in seconds each.
@@ -69,10 +80,22 @@ impl Config {
             .split([' ', ','])
             .filter(|part| !part.is_empty())
             .map(SigningSecret::parse)
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|message| {
+                format!("{message} (from --webhook-secret or MCP_CODE_INDEX_WEBHOOK_SECRET)")
+            })?;
+        let delays = parse_schedule(&self.webhook_retry_schedule).map_err(|message| {
+            format!(
+                "{message} (from --webhook-retry-schedule or MCP_CODE_INDEX_WEBHOOK_RETRY_SCHEDULE)"
+            )
+        })?;
         Ok(NotifierConfig {
             timeout: Duration::from_secs(self.webhook_timeout_secs),
             secrets,
+            retry: RetryPolicy {
+                delays,
+                ..RetryPolicy::default()
+            },
             ..NotifierConfig::default()
         })
     }

@@ -1,14 +1,17 @@
-//! Vector index: one collection per user (`{user_id}_code`), holding chunk
-//! records and their embeddings in an in-process HNSW graph.
+//! Vector index: one collection per user (`{user_id}_code`). SQLite holds the
+//! chunks and their vectors; an in-process HNSW graph per collection answers
+//! nearest-neighbour queries and is persisted next to the database.
 
+mod chunks;
 mod collection;
-
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+mod graph;
+mod persistent;
 
 use serde::Serialize;
 
-pub use collection::Collection;
+pub use persistent::PersistentIndex;
+
+use crate::store::StoreError;
 
 /// One stored chunk with the id of its vector.
 #[derive(Debug, Clone, Serialize)]
@@ -31,8 +34,6 @@ pub struct ChunkRecord {
 /// A chunk to be stored; the index assigns its vector id.
 #[derive(Debug, Clone)]
 pub struct NewChunk {
-    pub path: String,
-    pub language: String,
     pub symbol: Option<String>,
     pub kind: String,
     pub start_line: usize,
@@ -41,6 +42,22 @@ pub struct NewChunk {
     pub end_byte: usize,
     pub text: String,
     pub vector: Vec<f32>,
+}
+
+/// What is known about an indexed file, kept so that an unchanged file can be
+/// skipped and still counted in workspace totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileRecord {
+    pub path: String,
+    /// SHA-256 of the raw bytes, lowercase hex.
+    pub content_hash: String,
+    pub language: String,
+    pub size_bytes: u64,
+    pub chunk_count: usize,
+    pub functions_found: usize,
+    pub classes_found: usize,
+    /// Sum of the cyclomatic complexities of the file's functions.
+    pub complexity_sum: f64,
 }
 
 /// A search result: the chunk and its cosine similarity to the query.
@@ -56,30 +73,52 @@ pub struct CollectionStats {
     pub collection_name: String,
     /// Chunks that searches can return.
     pub live_chunks: usize,
-    /// Replaced or removed chunks still in the graph, filtered out at search time.
+    /// Replaced or removed chunks still in the graph, filtered out at search
+    /// time until the next compaction.
     pub tombstones: usize,
-    /// Distinct files with at least one live chunk.
+    /// Files with a stored record.
     pub files: usize,
     pub dimension: usize,
+    /// Embedder that built the vectors, e.g. `hashing-768`.
+    pub embedder: String,
 }
 
 /// Storage of chunk vectors per collection.
 ///
-/// Implementations must make `replace_file` atomic for readers: a search sees
-/// either all of a file's old chunks or all of its new ones.
+/// `replace_file` is atomic: a search sees either all of a file's old chunks
+/// or all of its new ones, and a crash leaves one of the two stored.
 pub trait CodeIndex: Send + Sync {
-    /// Replaces every chunk of `path` in `collection` with `chunks`, creating
-    /// the collection if needed. Returns the new vector ids in input order.
-    fn replace_file(&self, collection: &str, path: &str, chunks: Vec<NewChunk>) -> Vec<String>;
+    /// Replaces every chunk of `file.path` in `collection` with `chunks`,
+    /// creating the collection if needed. Returns the new vector ids in order.
+    fn replace_file(
+        &self,
+        collection: &str,
+        file: &FileRecord,
+        chunks: Vec<NewChunk>,
+    ) -> Result<Vec<String>, StoreError>;
 
-    /// Removes every chunk of `path`. Returns how many were removed.
-    fn remove_file(&self, collection: &str, path: &str) -> usize;
+    /// Removes a file and its chunks. Returns how many chunks there were.
+    fn remove_file(&self, collection: &str, path: &str) -> Result<usize, StoreError>;
+
+    /// Returns the stored record of a file, if any.
+    fn file(&self, collection: &str, path: &str) -> Result<Option<FileRecord>, StoreError>;
+
+    /// Returns the records of every file whose path starts with `prefix`.
+    fn files_under(&self, collection: &str, prefix: &str) -> Result<Vec<FileRecord>, StoreError>;
 
     /// Returns up to `limit` live chunks nearest to `query`, best first.
-    fn search(&self, collection: &str, query: &[f32], limit: usize) -> Vec<SearchHit>;
+    fn search(
+        &self,
+        collection: &str,
+        query: &[f32],
+        limit: usize,
+    ) -> Result<Vec<SearchHit>, StoreError>;
 
     /// Returns the collection's counts, or `None` if it does not exist.
-    fn stats(&self, collection: &str) -> Option<CollectionStats>;
+    fn stats(&self, collection: &str) -> Result<Option<CollectionStats>, StoreError>;
+
+    /// Persists every changed graph and compacts graphs with many tombstones.
+    fn flush(&self) -> Result<(), StoreError>;
 }
 
 /// Collection name for a user: `{user_id}_code`.
@@ -87,63 +126,7 @@ pub fn collection_name(user_id: &str) -> String {
     format!("{user_id}_code")
 }
 
-/// In-memory [`CodeIndex`] backed by one HNSW graph per collection.
-pub struct HnswIndex {
-    dimension: usize,
-    collections: RwLock<HashMap<String, Arc<RwLock<Collection>>>>,
-}
-
-impl HnswIndex {
-    /// Creates an empty index whose vectors all have `dimension` components.
-    pub fn new(dimension: usize) -> Self {
-        Self {
-            dimension,
-            collections: RwLock::new(HashMap::new()),
-        }
-    }
-
-    fn get(&self, name: &str) -> Option<Arc<RwLock<Collection>>> {
-        let map = self.collections.read().unwrap_or_else(|e| e.into_inner());
-        map.get(name).cloned()
-    }
-
-    fn get_or_create(&self, name: &str) -> Arc<RwLock<Collection>> {
-        if let Some(found) = self.get(name) {
-            return found;
-        }
-        let mut map = self.collections.write().unwrap_or_else(|e| e.into_inner());
-        map.entry(name.to_string())
-            .or_insert_with(|| Arc::new(RwLock::new(Collection::new(name, self.dimension))))
-            .clone()
-    }
-}
-
-impl CodeIndex for HnswIndex {
-    fn replace_file(&self, collection: &str, path: &str, chunks: Vec<NewChunk>) -> Vec<String> {
-        let handle = self.get_or_create(collection);
-        let mut guard = handle.write().unwrap_or_else(|e| e.into_inner());
-        guard.replace_file(path, chunks)
-    }
-
-    fn remove_file(&self, collection: &str, path: &str) -> usize {
-        let Some(handle) = self.get(collection) else {
-            return 0;
-        };
-        let mut guard = handle.write().unwrap_or_else(|e| e.into_inner());
-        guard.remove_file(path)
-    }
-
-    fn search(&self, collection: &str, query: &[f32], limit: usize) -> Vec<SearchHit> {
-        let Some(handle) = self.get(collection) else {
-            return Vec::new();
-        };
-        let guard = handle.read().unwrap_or_else(|e| e.into_inner());
-        guard.search(query, limit)
-    }
-
-    fn stats(&self, collection: &str) -> Option<CollectionStats> {
-        let handle = self.get(collection)?;
-        let guard = handle.read().unwrap_or_else(|e| e.into_inner());
-        Some(guard.stats())
-    }
+/// Formats a point id as a vector id, `vec_<n>`.
+pub fn vector_id(point_id: usize) -> String {
+    format!("vec_{point_id}")
 }

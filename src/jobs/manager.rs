@@ -16,8 +16,9 @@ use super::pipeline::{self, JobOutput, JobStop, PipelineContext};
 use crate::code::{ChunkLimits, ReadLimits};
 use crate::embed::Embedder;
 use crate::index::{CodeIndex, collection_name};
-use crate::store::JobStore;
-use crate::webhook::{DeliveryRequest, Notifier, build_payload, url_check::parse_webhook_url};
+use crate::store::{JobStore, OutboxMessage, StoreError};
+use crate::webhook::notifier::unix_ms;
+use crate::webhook::{Notifier, build_payload, url_check::parse_webhook_url};
 
 /// Limits for running jobs.
 #[derive(Debug, Clone)]
@@ -42,6 +43,12 @@ impl Default for JobsConfig {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct SubmitError(pub String);
+
+impl From<StoreError> for SubmitError {
+    fn from(error: StoreError) -> Self {
+        SubmitError(format!("the job could not be stored: {error}"))
+    }
+}
 
 /// Result of a cancellation request.
 #[derive(Debug, Clone)]
@@ -111,8 +118,32 @@ impl JobManager {
             queue,
             cancels: Mutex::new(HashMap::new()),
         });
+        if let Err(error) = manager.resume() {
+            error!(%error, "resuming unfinished jobs failed");
+        }
         let dispatcher = tokio::spawn(dispatch(manager.clone(), receiver, shutdown));
         (manager, dispatcher)
+    }
+
+    /// Queues again the jobs that were queued or running when the previous
+    /// process stopped. They start from the beginning of their work; files
+    /// already indexed are skipped by their content hash.
+    fn resume(&self) -> Result<(), StoreError> {
+        for job in self.store.unfinished()? {
+            let was_running = job.status == JobStatus::Running;
+            self.store.update(&job.id, &mut |job| {
+                job.status = JobStatus::Queued;
+                if was_running {
+                    job.warnings.push(
+                        "the server stopped while this job ran; it was restarted".to_string(),
+                    );
+                }
+            })?;
+            self.lock_cancels().insert(job.id, CancellationToken::new());
+            let _ = self.queue.send(job.id);
+            info!(job_id = %job.id, was_running, "job resumed after restart");
+        }
+        Ok(())
     }
 
     pub fn store(&self) -> &Arc<dyn JobStore> {
@@ -152,14 +183,14 @@ impl JobManager {
 
         let job = Job::new(job_type, user_id.to_string(), metadata);
         let id = job.id;
-        self.store.insert(job.clone());
+        self.store.insert(&job)?;
         self.lock_cancels().insert(id, CancellationToken::new());
         if self.queue.send(id).is_err() {
+            // The job stays queued in the store and runs after the next start.
             self.lock_cancels().remove(&id);
-            self.store
-                .update(&id, &mut |job| job.status = JobStatus::Failed);
             return Err(SubmitError(
-                "the server is shutting down and accepts no new jobs".to_string(),
+                "the server is shutting down; the job was stored and runs after the next start"
+                    .to_string(),
             ));
         }
         info!(job_id = %id, job_type = job_type.as_str(), user_id, "job queued");
@@ -168,12 +199,12 @@ impl JobManager {
 
     /// Cancels a queued or running job. A running job stops at its next file or
     /// chunk boundary.
-    pub fn cancel(&self, id: &JobId) -> CancelOutcome {
-        let Some(job) = self.store.get(id) else {
-            return CancelOutcome::NotFound;
+    pub fn cancel(&self, id: &JobId) -> Result<CancelOutcome, StoreError> {
+        let Some(job) = self.store.get(id)? else {
+            return Ok(CancelOutcome::NotFound);
         };
         if job.status.is_final() {
-            return CancelOutcome::AlreadyFinished(job.status);
+            return Ok(CancelOutcome::AlreadyFinished(job.status));
         }
         if let Some(token) = self.lock_cancels().get(id) {
             token.cancel();
@@ -181,9 +212,9 @@ impl JobManager {
         if job.status == JobStatus::Queued {
             // A queued job never reaches a worker's run loop, so finish it here.
             self.finish(id, Err(JobStop::Cancelled));
-            return CancelOutcome::Cancelled(JobStatus::Cancelled);
+            return Ok(CancelOutcome::Cancelled(JobStatus::Cancelled));
         }
-        CancelOutcome::Cancelled(job.status)
+        Ok(CancelOutcome::Cancelled(job.status))
     }
 
     fn lock_cancels(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, CancellationToken>> {
@@ -194,17 +225,20 @@ impl JobManager {
         let Some(token) = self.lock_cancels().get(&id).cloned() else {
             return;
         };
-        let Some(job) = self.store.update(&id, &mut |job| {
+        let started = self.store.update(&id, &mut |job| {
             if job.status == JobStatus::Queued {
                 job.status = JobStatus::Running;
                 job.started_at = Some(crate::time_fmt::now());
             }
-        }) else {
-            return;
+        });
+        let job = match started {
+            Ok(Some(job)) if job.status == JobStatus::Running => job,
+            Ok(_) => return,
+            Err(error) => {
+                error!(%error, "marking the job running failed; it stays queued for the next start");
+                return;
+            }
         };
-        if job.status != JobStatus::Running {
-            return;
-        }
         info!("job started");
 
         let manager = self.clone();
@@ -224,7 +258,9 @@ impl JobManager {
         let store = self.store.clone();
         let id = job.id;
         let on_progress = move |progress: &Progress| {
-            store.update(&id, &mut |job| job.progress = progress.clone());
+            if let Err(error) = store.update(&id, &mut |job| job.progress = progress.clone()) {
+                warn!(%error, job_id = %id, "recording progress failed");
+            }
         };
         let ctx = PipelineContext {
             index: self.index.clone(),
@@ -241,15 +277,14 @@ impl JobManager {
         }
     }
 
-    /// Records the final state of a job and queues its webhook, if any.
+    /// Records the final state of a job and, in the same transaction, queues
+    /// its webhook message in the outbox.
     fn finish(&self, id: &JobId, outcome: Result<JobOutput, JobStop>) {
         self.lock_cancels().remove(id);
-        let mut ended_now = false;
-        let Some(job) = self.store.update(id, &mut |job| {
+        let mut apply = |job: &mut Job| {
             if job.status.is_final() {
                 return;
             }
-            ended_now = true;
             job.finished_at = Some(crate::time_fmt::now());
             match &outcome {
                 Ok(output) => {
@@ -272,14 +307,18 @@ impl JobManager {
                     file_size_bytes: 0,
                 });
             }
-        }) else {
-            return;
         };
-        // A second finish (a cancel racing the job's own end) changes nothing
-        // and must not send a second webhook.
-        if !ended_now {
-            return;
-        }
+        let job = match self
+            .store
+            .update_with_outbox(id, &mut apply, &outbox_messages)
+        {
+            Ok(Some(job)) => job,
+            Ok(None) => return,
+            Err(error) => {
+                error!(%error, job_id = %id, "recording the end of the job failed; it runs again after the next start");
+                return;
+            }
+        };
         match &job.error {
             Some(error) => {
                 warn!(job_id = %id, code = %error.code, message = %error.message, "job failed")
@@ -288,21 +327,31 @@ impl JobManager {
                 info!(job_id = %id, status = job.status.as_str(), chunks = job.progress.chunks_processed, "job ended")
             }
         }
-
-        if let Some(url) = job.webhook_url() {
-            let body =
-                serde_json::to_vec(&build_payload(&job)).expect("the payload always serializes");
-            let queued = self.notifier.enqueue(DeliveryRequest {
-                job_id: *id,
-                url: url.to_string(),
-                message_id: format!("msg_{}", id.to_string().replace('-', "")),
-                body: Arc::new(body),
-            });
-            if !queued {
-                warn!(job_id = %id, "webhook not queued because the notifier has stopped");
-            }
+        if job.webhook_url().is_some() {
+            self.notifier.wake();
         }
     }
+}
+
+/// Builds the webhook messages of a job that has just ended: one for its
+/// `metadata.webhook_url`, if set. The message id is derived from the job id,
+/// so it is the same on every attempt and after a restart.
+fn outbox_messages(job: &Job) -> Vec<OutboxMessage> {
+    let Some(url) = job.webhook_url() else {
+        return Vec::new();
+    };
+    if !job.status.is_final() {
+        return Vec::new();
+    }
+    let body = serde_json::to_vec(&build_payload(job)).expect("the payload always serializes");
+    vec![OutboxMessage {
+        message_id: format!("msg_{}", job.id.to_string().replace('-', "")),
+        job_id: job.id,
+        url: url.to_string(),
+        body,
+        attempts: 0,
+        next_attempt_ms: unix_ms(),
+    }]
 }
 
 /// Takes queued job ids and runs each on a worker once a slot is free.

@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Identifier of a job: a UUID v4, shown in its hyphenated lowercase form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct JobId(Uuid);
 
 impl JobId {
@@ -110,6 +111,8 @@ pub struct Progress {
     pub files_processed: usize,
     /// Files skipped with a warning (binary, too large, unreadable).
     pub files_skipped: usize,
+    /// Files whose content hash matched the stored one, so nothing was re-embedded.
+    pub files_unchanged: usize,
     /// Chunks stored so far.
     pub chunks_processed: usize,
 }
@@ -154,6 +157,14 @@ pub struct ResultData {
     /// Files skipped with a warning (`workspace_indexing` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files_skipped: Option<usize>,
+    /// Files left as they were because their content did not change since the
+    /// last run (`workspace_indexing` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_unchanged: Option<usize>,
+    /// Files indexed by an earlier run that no longer exist or are now ignored,
+    /// whose chunks were removed (`workspace_indexing` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_removed: Option<usize>,
 }
 
 /// Size and timing figures of a finished job.
@@ -202,7 +213,7 @@ pub struct DeliveryRecord {
 }
 
 /// Everything known about one job.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
     pub id: JobId,
     pub job_type: JobType,
@@ -210,8 +221,11 @@ pub struct Job {
     /// Metadata exactly as submitted, secrets included. Redact before showing.
     pub metadata: Map<String, Value>,
     pub status: JobStatus,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub finished_at: Option<OffsetDateTime>,
     pub progress: Progress,
     pub result: Option<ResultData>,

@@ -3,6 +3,7 @@
 //! Everything here is blocking CPU and file work; the job runner calls it from
 //! `spawn_blocking` so the async runtime's reactor threads stay free.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,7 +14,8 @@ use tracing::debug;
 use super::model::{AnalysisResult, JobError, Metrics, Progress, ResultData, VectorStorage};
 use crate::code::{self, ChunkLimits, ReadLimits, ReadOutcome, SourceText};
 use crate::embed::Embedder;
-use crate::index::{CodeIndex, NewChunk};
+use crate::index::{CodeIndex, FileRecord, NewChunk};
+use crate::store::StoreError;
 
 /// Everything a job needs to process files.
 pub struct PipelineContext<'a> {
@@ -42,6 +44,16 @@ pub enum JobStop {
     Cancelled,
 }
 
+impl From<StoreError> for JobStop {
+    fn from(error: StoreError) -> Self {
+        JobStop::Failed(JobError::new(
+            "STORAGE_FAILED",
+            format!("writing to the index failed: {error}"),
+            json!({}),
+        ))
+    }
+}
+
 /// Totals over the files of one job.
 #[derive(Default)]
 struct Totals {
@@ -53,9 +65,24 @@ struct Totals {
     bytes: u64,
     warnings: Vec<String>,
     progress: Progress,
+    files_removed: usize,
 }
 
 impl Totals {
+    fn add_analysis(&mut self, record: &FileRecord) {
+        self.functions += record.functions_found;
+        self.classes += record.classes_found;
+        self.complexity_sum += record.complexity_sum;
+        self.bytes += record.size_bytes;
+    }
+
+    /// Counts a file whose content hash matches its stored record: its
+    /// analysis joins the totals, and nothing is parsed or embedded.
+    fn add_unchanged(&mut self, record: &FileRecord) {
+        self.add_analysis(record);
+        self.progress.files_unchanged += 1;
+    }
+
     fn analysis(&self) -> AnalysisResult {
         let complexity_score = if self.functions == 0 {
             0.0
@@ -91,6 +118,8 @@ impl Totals {
                 language: None,
                 files_processed: None,
                 files_skipped: None,
+                files_unchanged: None,
+                files_removed: None,
             },
             metrics: Metrics {
                 processing_time_ms: started.elapsed().as_millis() as u64,
@@ -168,7 +197,7 @@ pub fn run_file_job(
         }
         ReadOutcome::Skipped { reason, .. } => {
             // The file is unusable, so any chunks from an earlier version are stale.
-            ctx.index.remove_file(&ctx.collection, &display);
+            ctx.index.remove_file(&ctx.collection, &display)?;
             totals.warnings.push(reason);
             totals.progress.files_skipped += 1;
         }
@@ -217,14 +246,34 @@ pub fn run_workspace_job(
     totals.progress.files_total = files.len();
     (ctx.on_progress)(&totals.progress);
 
+    // Files indexed by earlier runs, to skip unchanged ones and drop deleted ones.
+    let prefix = format!("{}/", display.trim_end_matches('/'));
+    let mut known: HashMap<String, FileRecord> = ctx
+        .index
+        .files_under(&ctx.collection, &prefix)?
+        .into_iter()
+        .map(|record| (record.path.clone(), record))
+        .collect();
+    let mut seen = HashSet::new();
+
     for path in files {
         if ctx.cancel.is_cancelled() {
             return Err(JobStop::Cancelled);
         }
+        seen.insert(path.display().to_string());
         match code::read_path(&path, &ctx.read_limits) {
-            Ok(ReadOutcome::Source(source)) => index_source(ctx, &source, &mut totals)?,
+            Ok(ReadOutcome::Source(source)) => {
+                let previous = known.remove(&source.path);
+                match previous {
+                    Some(record) if record.content_hash == source.content_hash => {
+                        totals.add_unchanged(&record);
+                    }
+                    _ => index_source(ctx, &source, &mut totals)?,
+                }
+            }
             Ok(ReadOutcome::Skipped { reason, path }) => {
-                ctx.index.remove_file(&ctx.collection, &path);
+                ctx.index.remove_file(&ctx.collection, &path)?;
+                known.remove(&path);
                 totals.warnings.push(reason);
                 totals.progress.files_skipped += 1;
             }
@@ -238,11 +287,19 @@ pub fn run_workspace_job(
         (ctx.on_progress)(&totals.progress);
     }
 
-    let files_processed = totals.progress.files_processed;
-    let files_skipped = totals.progress.files_skipped;
+    // Whatever is left in `known` was indexed before and is gone or ignored now.
+    for path in known.keys().filter(|path| !seen.contains(*path)) {
+        ctx.index.remove_file(&ctx.collection, path)?;
+        totals.files_removed += 1;
+    }
+
+    let progress = totals.progress.clone();
+    let files_removed = totals.files_removed;
     let mut output = totals.into_output(display, ctx.collection.clone(), started);
-    output.result.files_processed = Some(files_processed);
-    output.result.files_skipped = Some(files_skipped);
+    output.result.files_processed = Some(progress.files_processed);
+    output.result.files_skipped = Some(progress.files_skipped);
+    output.result.files_unchanged = Some(progress.files_unchanged);
+    output.result.files_removed = Some(files_removed);
     Ok(output)
 }
 
@@ -307,8 +364,6 @@ fn index_source(
         .into_iter()
         .zip(vectors)
         .map(|(chunk, vector)| NewChunk {
-            path: source.path.clone(),
-            language: language.clone(),
             symbol: chunk.symbol,
             kind: chunk.kind.as_str().to_string(),
             start_line: chunk.start_line,
@@ -319,18 +374,25 @@ fn index_source(
             vector,
         })
         .collect();
+    let analysis = &parsed.analysis;
+    let record = FileRecord {
+        path: source.path.clone(),
+        content_hash: source.content_hash.clone(),
+        language,
+        size_bytes: source.size_bytes,
+        chunk_count: new_chunks.len(),
+        functions_found: analysis.functions_found,
+        classes_found: analysis.classes_found,
+        complexity_sum: analysis.complexity_score * analysis.functions_found as f64,
+    };
     let ids = ctx
         .index
-        .replace_file(&ctx.collection, &source.path, new_chunks);
+        .replace_file(&ctx.collection, &record, new_chunks)?;
 
     totals.progress.files_processed += 1;
     totals.progress.chunks_processed += ids.len();
     totals.vector_ids.extend(ids);
-    totals.functions += parsed.analysis.functions_found;
-    totals.classes += parsed.analysis.classes_found;
-    totals.complexity_sum +=
-        parsed.analysis.complexity_score * parsed.analysis.functions_found as f64;
-    totals.bytes += source.size_bytes;
+    totals.add_analysis(&record);
     totals.warnings.extend(source.warnings.iter().cloned());
     totals.warnings.extend(parsed.warnings);
     Ok(())

@@ -6,23 +6,28 @@ mod types;
 mod view;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rmcp::ServiceExt;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{error, info, warn};
 
 pub use server::CodeIndexServer;
 
 use crate::config::Config;
 use crate::embed::{Embedder, HashingEmbedder};
-use crate::index::{CodeIndex, HnswIndex};
+use crate::index::{CodeIndex, PersistentIndex};
 use crate::jobs::JobManager;
-use crate::store::{JobStore, MemoryJobStore};
+use crate::store::{DataDir, Database, JobStore, SqliteJobStore};
 use crate::webhook::Notifier;
 
+/// How often changed graphs are saved to the data directory.
+const FLUSH_INTERVAL: Duration = Duration::from_secs(30);
+
 /// Serves MCP on `transport` until the client disconnects (stdin closes) or
-/// `shutdown` is cancelled, then waits up to the configured grace period for
-/// running jobs and pending webhook deliveries.
+/// `shutdown` is cancelled. Then it stops taking jobs, waits up to the grace
+/// period for running jobs, makes one last delivery pass over due webhooks and
+/// saves the index. Anything left unfinished resumes on the next start.
 pub async fn run<T, E, A>(
     config: Config,
     transport: T,
@@ -32,14 +37,27 @@ where
     T: rmcp::transport::IntoTransport<rmcp::RoleServer, E, A>,
     E: std::error::Error + Send + Sync + 'static,
 {
-    let notifier_config = config.notifier_config().map_err(|message| {
-        anyhow::anyhow!("{message} (from --webhook-secret or MCP_CODE_INDEX_WEBHOOK_SECRET)")
-    })?;
-    let store: Arc<dyn JobStore> = Arc::new(MemoryJobStore::new());
+    let notifier_config = config.notifier_config().map_err(anyhow::Error::msg)?;
+    let data_dir = DataDir::open(config.data_dir.as_deref())?;
+    let db = Arc::new(Database::open(&data_dir.database_path())?);
+    info!(data_dir = %data_dir.root().display(), "opened data directory");
+
+    let store: Arc<dyn JobStore> = Arc::new(SqliteJobStore::new(db.clone()));
     let embedder: Arc<dyn Embedder> =
         Arc::new(HashingEmbedder::new(config.embedding_dimension as usize));
-    let index: Arc<dyn CodeIndex> = Arc::new(HnswIndex::new(embedder.dimension()));
-    let (notifier, notifier_task) = Notifier::spawn(notifier_config, store.clone());
+    let index: Arc<dyn CodeIndex> = Arc::new(PersistentIndex::new(
+        db,
+        data_dir.graphs_dir(),
+        embedder.name(),
+        embedder.dimension(),
+    ));
+    let background_shutdown = CancellationToken::new();
+    let (notifier, notifier_task) =
+        Notifier::spawn(notifier_config, store.clone(), background_shutdown.clone());
+    let flusher = tokio::spawn(flush_periodically(
+        index.clone(),
+        background_shutdown.clone(),
+    ));
     let jobs_shutdown = CancellationToken::new();
     let (jobs, dispatcher) = JobManager::start(
         store,
@@ -50,7 +68,7 @@ where
         jobs_shutdown.clone(),
     );
 
-    let server = CodeIndexServer::new(jobs.clone(), index, embedder);
+    let server = CodeIndexServer::new(jobs, index.clone(), embedder);
     let service = server.serve(transport).await?;
     info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -64,15 +82,38 @@ where
 
     jobs_shutdown.cancel();
     crate::jobs::manager::drain(dispatcher, config.shutdown_grace()).await;
-    // The job manager holds the last notifier handle; dropping it lets the
-    // notifier finish queued deliveries and stop.
-    drop(jobs);
+    background_shutdown.cancel();
     if tokio::time::timeout(config.shutdown_grace(), notifier_task)
         .await
         .is_err()
     {
-        tracing::warn!("webhook deliveries still pending at exit were dropped");
+        warn!(
+            "webhook attempts still in flight at exit; their messages are sent after the next start"
+        );
     }
+    let _ = flusher.await;
+    save_index(index).await;
     info!("stopped");
+    drop(data_dir);
     Ok(())
+}
+
+/// Saves changed graphs every [`FLUSH_INTERVAL`] until `shutdown`.
+async fn flush_periodically(index: Arc<dyn CodeIndex>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(FLUSH_INTERVAL) => save_index(index.clone()).await,
+        }
+    }
+}
+
+async fn save_index(index: Arc<dyn CodeIndex>) {
+    match tokio::task::spawn_blocking(move || index.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            error!(%error, "saving the index failed; it is rebuilt from the database at the next start")
+        }
+        Err(panic) => error!(%panic, "saving the index panicked"),
+    }
 }

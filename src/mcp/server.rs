@@ -52,6 +52,12 @@ impl CodeIndexServer {
     }
 }
 
+/// Logs a storage failure and turns it into a tool error message.
+fn internal(error: impl std::fmt::Display) -> String {
+    tracing::error!(%error, "tool failed on a storage error");
+    format!("internal error: {error}; see the server log")
+}
+
 fn parse_job_id(text: &str) -> Result<JobId, String> {
     text.parse()
         .map_err(|_| format!("invalid job_id {text:?}: expected the UUID returned by submit_job"))
@@ -112,6 +118,7 @@ impl CodeIndexServer {
             .jobs
             .store()
             .get(&id)
+            .map_err(internal)?
             .ok_or_else(|| format!("job {id} not found; list_jobs shows the known jobs"))?;
         Ok(Json(job_view(&job)))
     }
@@ -141,6 +148,7 @@ impl CodeIndexServer {
             .jobs
             .store()
             .list(&filter)
+            .map_err(internal)?
             .iter()
             .map(job_summary)
             .collect();
@@ -164,7 +172,7 @@ impl CodeIndexServer {
         Parameters(args): Parameters<JobIdArgs>,
     ) -> Result<Json<CancelJobResult>, String> {
         let id = parse_job_id(&args.job_id)?;
-        let (status, cancelled, message) = match self.jobs.cancel(&id) {
+        let (status, cancelled, message) = match self.jobs.cancel(&id).map_err(internal)? {
             CancelOutcome::NotFound => {
                 return Err(format!(
                     "job {id} not found; list_jobs shows the known jobs"
@@ -224,12 +232,13 @@ impl CodeIndexServer {
         let name = collection.clone();
         let (hits, total) = tokio::task::spawn_blocking(move || {
             let query = embedder.embed(&[args.query.as_str()]).remove(0);
-            let hits = index.search(&name, &query, limit);
-            let total = index.stats(&name).map_or(0, |stats| stats.live_chunks);
-            (hits, total)
+            let hits = index.search(&name, &query, limit)?;
+            let total = index.stats(&name)?.map_or(0, |stats| stats.live_chunks);
+            Ok::<_, crate::store::StoreError>((hits, total))
         })
         .await
-        .map_err(|error| format!("search failed: {error}"))?;
+        .map_err(|error| format!("search failed: {error}"))?
+        .map_err(internal)?;
 
         let results = hits
             .into_iter()
@@ -274,12 +283,16 @@ impl CodeIndexServer {
     ) -> Result<Json<crate::index::CollectionStats>, String> {
         validate_user_id(&args.user_id)?;
         let name = collection_name(&args.user_id);
-        self.index.stats(&name).map(Json).ok_or_else(|| {
-            format!(
-                "collection {name} not found; submit a job for user {} first",
-                args.user_id
-            )
-        })
+        self.index
+            .stats(&name)
+            .map_err(internal)?
+            .map(Json)
+            .ok_or_else(|| {
+                format!(
+                    "collection {name} not found; submit a job for user {} first",
+                    args.user_id
+                )
+            })
     }
 }
 

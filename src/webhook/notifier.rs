@@ -1,22 +1,26 @@
-//! The notifier task: delivers job-end payloads to webhook receivers without
+//! The notifier task: delivers outbox messages to webhook receivers without
 //! ever blocking job workers or changing a job's status.
 //!
-//! Workers hand over a [`DeliveryRequest`] through an unbounded channel and go
-//! on. The notifier runs each delivery in its own task, bounded by a
-//! concurrency limit, so one slow receiver does not delay the others. Every
-//! outcome is logged and appended to the job's delivery records.
+//! Job workers write a message to the SQLite outbox in the transaction that
+//! finishes the job, then wake the notifier. The notifier sends every due
+//! message in its own task, bounded by a concurrency limit so that one slow
+//! receiver does not delay the others, and records each attempt. Messages still
+//! pending at exit are sent after the next start.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
-use tracing::{info, warn};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
 
+use super::retry::{RetryPolicy, next_step};
 use super::signing::{SigningSecret, signature_header};
-use crate::jobs::model::{DeliveryRecord, JobId};
-use crate::store::JobStore;
+use crate::jobs::model::DeliveryRecord;
+use crate::store::{JobStore, OutboxMessage, OutboxNext};
 use crate::time_fmt::{now, rfc3339_millis};
 
 /// Settings of the notifier.
@@ -29,6 +33,7 @@ pub struct NotifierConfig {
     pub max_concurrent: usize,
     /// Keys that sign each request, newest first. Empty: requests go unsigned.
     pub secrets: Vec<SigningSecret>,
+    pub retry: RetryPolicy,
 }
 
 impl Default for NotifierConfig {
@@ -37,35 +42,26 @@ impl Default for NotifierConfig {
             timeout: Duration::from_secs(10),
             max_concurrent: 32,
             secrets: Vec::new(),
+            retry: RetryPolicy::default(),
         }
     }
 }
 
-/// One payload for one receiver.
-#[derive(Debug, Clone)]
-pub struct DeliveryRequest {
-    pub job_id: JobId,
-    pub url: String,
-    /// Stable id of this message, sent as `webhook-id`.
-    pub message_id: String,
-    /// Serialized payload, identical on every attempt.
-    pub body: Arc<Vec<u8>>,
-}
-
-/// Handle for queueing deliveries.
+/// Handle for waking the notifier after new messages were written.
 #[derive(Clone)]
 pub struct Notifier {
-    sender: mpsc::UnboundedSender<DeliveryRequest>,
+    wake: Arc<Notify>,
 }
 
 impl Notifier {
-    /// Starts the notifier task. It ends after every handle is dropped and the
-    /// queued and in-flight deliveries have finished.
+    /// Starts the notifier task. It stops when `shutdown` is cancelled, after
+    /// in-flight attempts end; pending messages stay in the outbox.
     pub fn spawn(
         config: NotifierConfig,
         store: Arc<dyn JobStore>,
+        shutdown: CancellationToken,
     ) -> (Self, tokio::task::JoinHandle<()>) {
-        let (sender, receiver) = mpsc::unbounded_channel();
+        let wake = Arc::new(Notify::new());
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -74,100 +70,181 @@ impl Notifier {
             .no_proxy()
             .build()
             .expect("the HTTP client configuration is valid");
-        let task = tokio::spawn(run(config, client, store, receiver));
-        (Self { sender }, task)
+        let worker = Worker {
+            config: Arc::new(config),
+            client,
+            store,
+            in_flight: Arc::new(Mutex::new(HashSet::new())),
+        };
+        let task = tokio::spawn(worker.run(wake.clone(), shutdown));
+        (Self { wake }, task)
     }
 
-    /// Queues a delivery. Never blocks. Returns false if the notifier has stopped.
-    pub fn enqueue(&self, request: DeliveryRequest) -> bool {
-        self.sender.send(request).is_ok()
+    /// Tells the notifier that new messages are due. Never blocks.
+    pub fn wake(&self) {
+        self.wake.notify_one();
     }
 }
 
-async fn run(
-    config: NotifierConfig,
+/// Longest sleep between outbox scans when nothing is due, so that messages
+/// written by other paths are picked up too.
+const IDLE_SCAN: Duration = Duration::from_secs(30);
+/// Messages read from the outbox per scan.
+const SCAN_BATCH: usize = 256;
+
+struct Worker {
+    config: Arc<NotifierConfig>,
     client: reqwest::Client,
     store: Arc<dyn JobStore>,
-    mut receiver: mpsc::UnboundedReceiver<DeliveryRequest>,
-) {
-    let limit = Arc::new(Semaphore::new(config.max_concurrent.max(1)));
-    let mut in_flight = JoinSet::new();
-    while let Some(request) = receiver.recv().await {
-        let permit = limit
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("semaphore is never closed");
-        let client = client.clone();
-        let store = store.clone();
-        let secrets = config.secrets.clone();
-        in_flight.spawn(async move {
-            let record = deliver(&client, &secrets, &request).await;
-            store.update(&request.job_id, &mut |job| {
-                job.deliveries.push(record.clone())
-            });
-            drop(permit);
-        });
-        // Reap finished deliveries so the set does not grow without bound.
-        while in_flight.try_join_next().is_some() {}
-    }
-    while in_flight.join_next().await.is_some() {}
+    /// Ids of messages being sent, so a scan does not send them twice.
+    in_flight: Arc<Mutex<HashSet<String>>>,
 }
 
-/// Sends one POST and describes the outcome. Only a 2xx status is success.
+impl Worker {
+    async fn run(self, wake: Arc<Notify>, shutdown: CancellationToken) {
+        let limit = Arc::new(Semaphore::new(self.config.max_concurrent.max(1)));
+        let mut tasks = JoinSet::new();
+        loop {
+            let now_ms = unix_ms();
+            match self.store.due_messages(now_ms, SCAN_BATCH) {
+                Ok(messages) => {
+                    for message in messages {
+                        if !self.lock_in_flight().insert(message.message_id.clone()) {
+                            continue;
+                        }
+                        let permit = tokio::select! {
+                            _ = shutdown.cancelled() => break,
+                            permit = limit.clone().acquire_owned() => permit.expect("semaphore is never closed"),
+                        };
+                        let attempt = self.attempt_task(message);
+                        tasks.spawn(async move {
+                            attempt.await;
+                            drop(permit);
+                        });
+                    }
+                }
+                Err(error) => error!(%error, "reading the webhook outbox failed"),
+            }
+            while tasks.try_join_next().is_some() {}
+
+            let sleep = match self.store.next_due_ms() {
+                Ok(Some(due)) => Duration::from_millis(due.saturating_sub(unix_ms()).max(0) as u64),
+                _ => IDLE_SCAN,
+            }
+            .min(IDLE_SCAN);
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(sleep.max(Duration::from_millis(20))) => {}
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
+    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn attempt_task(
+        &self,
+        message: OutboxMessage,
+    ) -> impl std::future::Future<Output = ()> + use<> {
+        let client = self.client.clone();
+        let config = self.config.clone();
+        let store = self.store.clone();
+        let in_flight = self.in_flight.clone();
+        async move {
+            let (record, retry_after) = deliver(&client, &config.secrets, &message).await;
+            let next = next_step(&config.retry, &message, &record, retry_after, unix_ms());
+            match next {
+                OutboxNext::Delivered => {}
+                OutboxNext::RetryAt(at) => warn!(
+                    job_id = %message.job_id,
+                    message_id = %message.message_id,
+                    attempt = message.attempts + 1,
+                    retry_in_ms = at - unix_ms(),
+                    "webhook attempt failed; will retry"
+                ),
+                OutboxNext::Failed => warn!(
+                    job_id = %message.job_id,
+                    message_id = %message.message_id,
+                    attempts = message.attempts + 1,
+                    "webhook delivery failed permanently"
+                ),
+            }
+            if let Err(error) = store.record_attempt(&message, &record, next) {
+                error!(%error, message_id = %message.message_id, "recording a webhook attempt failed");
+            }
+            in_flight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&message.message_id);
+        }
+    }
+}
+
+/// Returns the current time in Unix milliseconds.
+pub fn unix_ms() -> i64 {
+    (now().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Sends one POST and describes the outcome, with the `Retry-After` delay the
+/// receiver asked for, if any. Only a 2xx status counts as delivered.
 async fn deliver(
     client: &reqwest::Client,
     secrets: &[SigningSecret],
-    request: &DeliveryRequest,
-) -> DeliveryRecord {
+    message: &OutboxMessage,
+) -> (DeliveryRecord, Option<Duration>) {
     let started = Instant::now();
     let timestamp = now().unix_timestamp();
     let mut post = client
-        .post(&request.url)
+        .post(&message.url)
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .header(
             USER_AGENT,
             concat!("mcp-code-index/", env!("CARGO_PKG_VERSION")),
         )
-        .header("webhook-id", &request.message_id)
+        .header("webhook-id", &message.message_id)
         .header("webhook-timestamp", timestamp.to_string());
     if !secrets.is_empty() {
-        let signature = signature_header(secrets, &request.message_id, timestamp, &request.body);
+        let signature = signature_header(secrets, &message.message_id, timestamp, &message.body);
         post = post.header("webhook-signature", signature);
     }
-    let response = post.body(request.body.as_ref().clone()).send().await;
+    let response = post.body(message.body.clone()).send().await;
     let duration_ms = started.elapsed().as_millis() as u64;
 
+    let mut retry_after = None;
     let (outcome, status_code, error) = match response {
         Ok(response) if response.status().is_success() => {
             ("delivered", Some(response.status().as_u16()), None)
         }
         Ok(response) => {
             let status = response.status();
-            let mut message = format!("receiver returned HTTP {status}");
+            retry_after = super::retry::parse_retry_after(response.headers());
+            let mut text = format!("receiver returned HTTP {status}");
             if status.is_redirection() {
                 let location = response
                     .headers()
                     .get(reqwest::header::LOCATION)
                     .and_then(|value| value.to_str().ok())
                     .unwrap_or("");
-                message.push_str(&format!(
+                text.push_str(&format!(
                     "; redirects are not followed (Location: {location})"
                 ));
             }
-            ("failed", Some(status.as_u16()), Some(message))
+            ("failed", Some(status.as_u16()), Some(text))
         }
         Err(error) if error.is_timeout() => (
             "timed_out",
             None,
-            Some(format!("no response within {} ms", duration_ms)),
+            Some(format!("no response within {duration_ms} ms")),
         ),
         Err(error) => ("failed", None, Some(describe_error(&error))),
     };
 
     let record = DeliveryRecord {
-        message_id: request.message_id.clone(),
-        url: request.url.clone(),
+        message_id: message.message_id.clone(),
+        url: message.url.clone(),
         outcome: outcome.to_string(),
         status_code,
         error,
@@ -175,21 +252,21 @@ async fn deliver(
         attempted_at: rfc3339_millis(now()),
     };
     if outcome == "delivered" {
-        info!(job_id = %request.job_id, url = %request.url, status = ?status_code, duration_ms, "webhook delivered");
+        info!(job_id = %message.job_id, url = %message.url, status = ?status_code, duration_ms, "webhook delivered");
     } else {
-        warn!(job_id = %request.job_id, url = %request.url, outcome, error = ?record.error, duration_ms, "webhook delivery failed");
+        warn!(job_id = %message.job_id, url = %message.url, outcome, error = ?record.error, duration_ms, "webhook attempt failed");
     }
-    record
+    (record, retry_after)
 }
 
 /// Formats a transport error with its causes, e.g. `connection refused`.
 fn describe_error(error: &reqwest::Error) -> String {
-    let mut message = error.to_string();
+    let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
         source = cause.source();
     }
-    message
+    text
 }

@@ -1,0 +1,257 @@
+//! [`CodeIndex`] backed by SQLite, with one HNSW graph per collection loaded on
+//! first use and saved by [`CodeIndex::flush`].
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use tracing::{info, warn};
+
+use super::chunks::{self, CollectionRow};
+use super::collection::Collection;
+use super::graph::{Graph, GraphMeta};
+use super::{CodeIndex, CollectionStats, FileRecord, NewChunk, SearchHit};
+use crate::store::{Database, StoreError};
+
+type Handle = Arc<RwLock<Collection>>;
+
+/// The vector index of one data directory.
+pub struct PersistentIndex {
+    db: Arc<Database>,
+    /// Directory holding one saved graph directory per collection.
+    graphs_dir: PathBuf,
+    /// Name of the embedder whose vectors this index stores, e.g. `hashing-768`.
+    embedder: String,
+    dimension: usize,
+    loaded: Mutex<HashMap<String, Handle>>,
+}
+
+impl PersistentIndex {
+    pub fn new(db: Arc<Database>, graphs_dir: PathBuf, embedder: &str, dimension: usize) -> Self {
+        Self {
+            db,
+            graphs_dir,
+            embedder: embedder.to_string(),
+            dimension,
+            loaded: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn meta(&self, generation: i64) -> GraphMeta {
+        GraphMeta {
+            generation,
+            embedder: self.embedder.clone(),
+            dimension: self.dimension,
+        }
+    }
+
+    /// Returns the loaded collection, loading or (with `create`) creating it.
+    fn handle(&self, name: &str, create: bool) -> Result<Option<Handle>, StoreError> {
+        let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(handle) = loaded.get(name) {
+            return Ok(Some(handle.clone()));
+        }
+        let row = self.db.read(|conn| chunks::collection_row(conn, name))?;
+        let collection = match row {
+            Some(row) if row.embedder == self.embedder && row.dimension == self.dimension => {
+                self.load(name, &row)?
+            }
+            Some(row) => {
+                if !create {
+                    return Ok(None);
+                }
+                warn!(
+                    collection = name,
+                    stored = %row.embedder,
+                    current = %self.embedder,
+                    "collection was built by another embedder; emptying it so every file is embedded again"
+                );
+                self.create(name)?
+            }
+            None if create => self.create(name)?,
+            None => return Ok(None),
+        };
+        let handle = Arc::new(RwLock::new(collection));
+        loaded.insert(name.to_string(), handle.clone());
+        Ok(Some(handle))
+    }
+
+    fn create(&self, name: &str) -> Result<Collection, StoreError> {
+        self.db
+            .write(|tx| chunks::create_collection(tx, name, &self.embedder, self.dimension))?;
+        let _ = std::fs::remove_dir_all(self.graphs_dir.join(name));
+        Ok(Collection {
+            graph: Graph::new(0),
+            live: Default::default(),
+            tombstones: 0,
+            generation: 0,
+            dirty: false,
+        })
+    }
+
+    /// Loads the saved graph if it matches the database, or rebuilds it.
+    fn load(&self, name: &str, row: &CollectionRow) -> Result<Collection, StoreError> {
+        let live = self.db.read(|conn| chunks::live_ids(conn, name))?;
+        match Graph::load(&self.graphs_dir.join(name), &self.meta(row.generation)) {
+            Ok(graph) => {
+                let tombstones = graph.point_count().saturating_sub(live.len());
+                info!(collection = name, chunks = live.len(), "loaded saved graph");
+                Ok(Collection {
+                    graph,
+                    live,
+                    tombstones,
+                    generation: row.generation,
+                    dirty: false,
+                })
+            }
+            Err(reason) => {
+                info!(collection = name, %reason, "rebuilding graph from the database");
+                self.rebuild(name, row.generation)
+            }
+        }
+    }
+
+    /// Builds a fresh graph from the vectors in SQLite, dropping all tombstones.
+    fn rebuild(&self, name: &str, generation: i64) -> Result<Collection, StoreError> {
+        let mut collection = Collection {
+            graph: Graph::new(0),
+            live: Default::default(),
+            tombstones: 0,
+            generation,
+            dirty: true,
+        };
+        self.db.read(|conn| {
+            let count = chunks::live_ids(conn, name)?.len();
+            collection.graph = Graph::new(count);
+            chunks::for_each_vector(conn, name, |id, vector| {
+                collection.graph.insert(vector, id);
+                collection.live.insert(id);
+            })
+        })?;
+        Ok(collection)
+    }
+
+    fn generation(&self, name: &str) -> Result<i64, StoreError> {
+        Ok(self
+            .db
+            .read(|conn| chunks::collection_row(conn, name))?
+            .map_or(0, |row| row.generation))
+    }
+}
+
+impl CodeIndex for PersistentIndex {
+    fn replace_file(
+        &self,
+        collection: &str,
+        file: &FileRecord,
+        new_chunks: Vec<NewChunk>,
+    ) -> Result<Vec<String>, StoreError> {
+        for chunk in &new_chunks {
+            assert_eq!(
+                chunk.vector.len(),
+                self.dimension,
+                "vector dimension does not match the index"
+            );
+        }
+        let handle = self.handle(collection, true)?.expect("created on demand");
+        let mut state = handle.write().unwrap_or_else(|e| e.into_inner());
+        let (removed, added) = self
+            .db
+            .write(|tx| chunks::replace_file(tx, collection, file, &new_chunks))?;
+        let generation = self.generation(collection)?;
+        let vectors: Vec<(usize, &[f32])> = added
+            .iter()
+            .zip(&new_chunks)
+            .map(|(id, chunk)| (*id, chunk.vector.as_slice()))
+            .collect();
+        state.apply(&removed, &vectors, generation);
+        Ok(added.into_iter().map(super::vector_id).collect())
+    }
+
+    fn remove_file(&self, collection: &str, path: &str) -> Result<usize, StoreError> {
+        let Some(handle) = self.handle(collection, false)? else {
+            return Ok(0);
+        };
+        let mut state = handle.write().unwrap_or_else(|e| e.into_inner());
+        let removed = self
+            .db
+            .write(|tx| chunks::remove_file(tx, collection, path))?;
+        let generation = self.generation(collection)?;
+        state.apply(&removed, &[], generation);
+        Ok(removed.len())
+    }
+
+    fn file(&self, collection: &str, path: &str) -> Result<Option<FileRecord>, StoreError> {
+        self.db.read(|conn| chunks::file(conn, collection, path))
+    }
+
+    fn files_under(&self, collection: &str, prefix: &str) -> Result<Vec<FileRecord>, StoreError> {
+        self.db
+            .read(|conn| chunks::files_under(conn, collection, prefix))
+    }
+
+    fn search(
+        &self,
+        collection: &str,
+        query: &[f32],
+        limit: usize,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        let Some(handle) = self.handle(collection, false)? else {
+            return Ok(Vec::new());
+        };
+        let state = handle.read().unwrap_or_else(|e| e.into_inner());
+        let scored = state.search(query, limit);
+        let ids: Vec<usize> = scored.iter().map(|(id, _)| *id).collect();
+        let mut records = self
+            .db
+            .read(|conn| chunks::chunk_records(conn, collection, &ids))?;
+        Ok(scored
+            .into_iter()
+            .filter_map(|(id, score)| records.remove(&id).map(|chunk| SearchHit { chunk, score }))
+            .collect())
+    }
+
+    fn stats(&self, collection: &str) -> Result<Option<CollectionStats>, StoreError> {
+        let Some(handle) = self.handle(collection, false)? else {
+            return Ok(None);
+        };
+        let state = handle.read().unwrap_or_else(|e| e.into_inner());
+        let files = self.db.read(|conn| chunks::file_count(conn, collection))?;
+        Ok(Some(CollectionStats {
+            collection_name: collection.to_string(),
+            live_chunks: state.live.len(),
+            tombstones: state.tombstones,
+            files,
+            dimension: self.dimension,
+            embedder: self.embedder.clone(),
+        }))
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        let handles: Vec<(String, Handle)> = {
+            let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+            loaded
+                .iter()
+                .map(|(name, handle)| (name.clone(), handle.clone()))
+                .collect()
+        };
+        for (name, handle) in handles {
+            let mut state = handle.write().unwrap_or_else(|e| e.into_inner());
+            if state.needs_compaction() {
+                info!(collection = %name, tombstones = state.tombstones, "compacting graph");
+                *state = self.rebuild(&name, state.generation)?;
+            }
+            if !state.dirty {
+                continue;
+            }
+            let dir = self.graphs_dir.join(&name);
+            match state.graph.save(&dir, &self.meta(state.generation)) {
+                Ok(()) => state.dirty = false,
+                // The database still holds everything, so a failed save only
+                // costs a rebuild at the next start.
+                Err(error) => warn!(collection = %name, %error, "saving graph failed"),
+            }
+        }
+        Ok(())
+    }
+}
