@@ -70,6 +70,8 @@ pub struct JobManager {
     queue: mpsc::UnboundedSender<JobId>,
     /// Cancellation tokens of queued and running jobs.
     cancels: Mutex<HashMap<JobId, CancellationToken>>,
+    /// Cancelled when the shutdown grace period ends, to stop running jobs.
+    interrupt: CancellationToken,
 }
 
 /// Maximum length of a `user_id`, which becomes part of a collection name.
@@ -117,6 +119,7 @@ impl JobManager {
             config,
             queue,
             cancels: Mutex::new(HashMap::new()),
+            interrupt: CancellationToken::new(),
         });
         if let Err(error) = manager.resume() {
             error!(%error, "resuming unfinished jobs failed");
@@ -251,6 +254,11 @@ impl JobManager {
                 json!({}),
             )))
         });
+        if let Err(JobStop::Interrupted) = outcome {
+            self.lock_cancels().remove(&id);
+            info!("job interrupted by shutdown; it resumes after the next start");
+            return;
+        }
         self.finish(&id, outcome);
     }
 
@@ -269,6 +277,7 @@ impl JobManager {
             chunk_limits: self.config.chunk_limits.clone(),
             collection: collection_name(&job.user_id),
             cancel,
+            interrupt: self.interrupt.clone(),
             on_progress: &on_progress,
         };
         match job.job_type {
@@ -293,7 +302,7 @@ impl JobManager {
                     job.metrics = Some(output.metrics.clone());
                     job.warnings.extend(output.warnings.iter().cloned());
                 }
-                Err(JobStop::Cancelled) => job.status = JobStatus::Cancelled,
+                Err(JobStop::Cancelled | JobStop::Interrupted) => job.status = JobStatus::Cancelled,
                 Err(JobStop::Failed(error)) => {
                     job.status = JobStatus::Failed;
                     job.error = Some(error.clone());
@@ -395,15 +404,32 @@ async fn dispatch(
     while running.join_next().await.is_some() {}
 }
 
-/// Waits up to `grace` for `dispatcher` to finish its running jobs.
-pub async fn drain(dispatcher: tokio::task::JoinHandle<()>, grace: Duration) {
-    if tokio::time::timeout(grace, dispatcher).await.is_err() {
-        warn!(
-            grace_ms = grace.as_millis() as u64,
-            "running jobs did not finish in time"
-        );
+/// Waits up to `grace` for `dispatcher` to finish its running jobs, then
+/// interrupts the ones still running. Interrupted jobs stay `running` in the
+/// store and start again after the next start.
+pub async fn drain(
+    manager: &JobManager,
+    mut dispatcher: tokio::task::JoinHandle<()>,
+    grace: Duration,
+) {
+    if tokio::time::timeout(grace, &mut dispatcher).await.is_ok() {
+        return;
+    }
+    warn!(
+        grace_ms = grace.as_millis() as u64,
+        "running jobs did not finish in time; interrupting them"
+    );
+    manager.interrupt.cancel();
+    if tokio::time::timeout(INTERRUPT_WAIT, dispatcher)
+        .await
+        .is_err()
+    {
+        warn!("interrupted jobs did not stop in time");
     }
 }
+
+/// Time allowed for interrupted jobs to reach their next file boundary.
+const INTERRUPT_WAIT: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {

@@ -25,8 +25,24 @@ pub struct PipelineContext<'a> {
     pub chunk_limits: ChunkLimits,
     pub collection: String,
     pub cancel: CancellationToken,
+    /// Cancelled when the server shuts down; the job then stops and resumes
+    /// after the next start.
+    pub interrupt: CancellationToken,
     /// Called after each file with the counters so far.
     pub on_progress: &'a (dyn Fn(&Progress) + Sync),
+}
+
+impl PipelineContext<'_> {
+    /// Returns why the job must stop now, if it must.
+    fn check_stop(&self) -> Result<(), JobStop> {
+        if self.cancel.is_cancelled() {
+            Err(JobStop::Cancelled)
+        } else if self.interrupt.is_cancelled() {
+            Err(JobStop::Interrupted)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// What a successful job produced.
@@ -42,6 +58,8 @@ pub struct JobOutput {
 pub enum JobStop {
     Failed(JobError),
     Cancelled,
+    /// The server is shutting down; the job is left to resume after restart.
+    Interrupted,
 }
 
 impl From<StoreError> for JobStop {
@@ -257,9 +275,7 @@ pub fn run_workspace_job(
     let mut seen = HashSet::new();
 
     for path in files {
-        if ctx.cancel.is_cancelled() {
-            return Err(JobStop::Cancelled);
-        }
+        ctx.check_stop()?;
         seen.insert(path.display().to_string());
         match code::read_path(&path, &ctx.read_limits) {
             Ok(ReadOutcome::Source(source)) => {
@@ -331,9 +347,7 @@ fn index_source(
     source: &SourceText,
     totals: &mut Totals,
 ) -> Result<(), JobStop> {
-    if ctx.cancel.is_cancelled() {
-        return Err(JobStop::Cancelled);
-    }
+    ctx.check_stop()?;
     let parsed = code::parse_source(source, &ctx.chunk_limits);
     debug!(path = %source.path, chunks = parsed.chunks.len(), "parsed file");
 
@@ -355,9 +369,7 @@ fn index_source(
     let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = ctx.embedder.embed(&text_refs);
 
-    if ctx.cancel.is_cancelled() {
-        return Err(JobStop::Cancelled);
-    }
+    ctx.check_stop()?;
     let language = source.language.name().to_string();
     let new_chunks: Vec<NewChunk> = parsed
         .chunks

@@ -68,7 +68,7 @@ where
         jobs_shutdown.clone(),
     );
 
-    let server = CodeIndexServer::new(jobs, index.clone(), embedder);
+    let server = CodeIndexServer::new(jobs.clone(), index.clone(), embedder);
     let service = server.serve(transport).await?;
     info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -81,7 +81,7 @@ where
     info!(%reason, "session ended; shutting down");
 
     jobs_shutdown.cancel();
-    crate::jobs::manager::drain(dispatcher, config.shutdown_grace()).await;
+    crate::jobs::manager::drain(&jobs, dispatcher, config.shutdown_grace()).await;
     background_shutdown.cancel();
     if tokio::time::timeout(config.shutdown_grace(), notifier_task)
         .await

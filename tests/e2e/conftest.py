@@ -298,13 +298,20 @@ def start_server(
     request.node.server_stderr_paths = stderr_paths
 
     @asynccontextmanager
-    async def start(*args: str, mode: str = "auto", cwd: Path | None = None) -> AsyncIterator[ServerSession]:
+    async def start(
+        *args: str, mode: str = "auto", cwd: Path | None = None, data_dir: Path | None = None
+    ) -> AsyncIterator[ServerSession]:
         stderr_path = tmp_path / f"server-{next(counter)}.stderr.log"
         stderr_paths.append(stderr_path)
         parameters = StdioServerParameters(
             command=str(server_binary),
             args=list(args),
-            env={"RUST_LOG": "info,mcp_code_index=debug"},
+            env={
+                "RUST_LOG": "info,mcp_code_index=debug",
+                # Servers of one test share a data directory unless told otherwise,
+                # so a restarted server sees the jobs and index of the one before.
+                "MCP_CODE_INDEX_DATA_DIR": str(data_dir or tmp_path / "data"),
+            },
             cwd=str(cwd or tmp_path),
         )
         with stderr_path.open("w") as stderr_file:

@@ -187,7 +187,7 @@ async def test_job_status_matches_webhook(start_server, webhook_receiver, tmp_pa
     assert job["metadata"] == redacted(metadata)
 
     chunks = payload["result_data"]["chunks_processed"]
-    assert job["progress"] == {"files_total": 1, "files_processed": 1, "files_skipped": 0, "chunks_processed": chunks}
+    assert job["progress"] == {"files_total": 1, "files_processed": 1, "files_skipped": 0, "files_unchanged": 0, "chunks_processed": chunks}
 
     webhook = job["webhook"]
     assert webhook["url"] == receiver.url

@@ -74,6 +74,7 @@ def test_typescript_sdk_indexes_and_searches(node_modules: Path, server_binary: 
         text=True,
         timeout=60,
         cwd=tmp_path,
+        env={**os.environ, "MCP_CODE_INDEX_DATA_DIR": str(tmp_path / "data")},
         check=False,
     )
     assert completed.returncode == 0, (

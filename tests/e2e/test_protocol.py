@@ -78,7 +78,11 @@ class RawServer:
             stdout=subprocess.PIPE,
             stderr=stderr,
             cwd=cwd,
-            env={"RUST_LOG": "debug", "PATH": "/usr/bin:/bin"},
+            env={
+                "RUST_LOG": "debug",
+                "PATH": "/usr/bin:/bin",
+                "MCP_CODE_INDEX_DATA_DIR": str(cwd / "data"),
+            },
         )
         self.lines: list[bytes] = []
         self._queue: queue.Queue[bytes | None] = queue.Queue()

@@ -21,7 +21,10 @@ if (!binary || !filePath || !userId || !query || !stderrLog) {
 const transport = new StdioClientTransport({
   command: binary,
   args: [],
-  env: { RUST_LOG: "info" },
+  env: {
+    RUST_LOG: "info",
+    ...(process.env.MCP_CODE_INDEX_DATA_DIR ? { MCP_CODE_INDEX_DATA_DIR: process.env.MCP_CODE_INDEX_DATA_DIR } : {}),
+  },
   stderr: openSync(stderrLog, "w"),
 });
 // The client reports the version it negotiated through this optional transport hook.

@@ -1,0 +1,208 @@
+//! Benchmarks of durable state: server start-up with a large stored index and
+//! a workspace re-index in which nothing changed.
+//!
+//! Run with `cargo bench --bench durable`; it prints a Markdown table for
+//! docs/BENCHMARKS.md. `BENCH_CHUNKS` (default 100000) and `BENCH_FILES`
+//! (default 1000) set the sizes.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mcp_code_index::embed::{Embedder, HashingEmbedder};
+use mcp_code_index::index::{CodeIndex, FileRecord, NewChunk, PersistentIndex};
+use mcp_code_index::jobs::model::Progress;
+use mcp_code_index::jobs::pipeline::{PipelineContext, run_workspace_job};
+use mcp_code_index::store::{DataDir, Database};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+const CHUNKS_PER_FILE: usize = 10;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn open_index(data_dir: &DataDir, embedder: &HashingEmbedder) -> Arc<PersistentIndex> {
+    let db = Arc::new(Database::open(&data_dir.database_path()).expect("database opens"));
+    Arc::new(PersistentIndex::new(
+        db,
+        data_dir.graphs_dir(),
+        embedder.name(),
+        embedder.dimension(),
+    ))
+}
+
+/// Stores `chunks` synthetic chunks in collection `bench_code` and saves the graph.
+fn populate(root: &Path, chunks: usize) -> Duration {
+    let started = Instant::now();
+    let data_dir = DataDir::open(Some(root)).expect("data dir opens");
+    let embedder = HashingEmbedder::default();
+    let index = open_index(&data_dir, &embedder);
+    for file in 0..chunks.div_ceil(CHUNKS_PER_FILE) {
+        let path = format!("/bench/src/module_{file}.py");
+        let texts: Vec<String> = (0..CHUNKS_PER_FILE)
+            .map(|n| format!("def handler_{file}_{n}(request, user_id):\n    return load_record_{n}(user_id)\n"))
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let new_chunks = texts
+            .iter()
+            .zip(embedder.embed(&refs))
+            .enumerate()
+            .map(|(n, (text, vector))| NewChunk {
+                symbol: Some(format!("handler_{file}_{n}")),
+                kind: "function".to_string(),
+                start_line: n * 3 + 1,
+                end_line: n * 3 + 2,
+                start_byte: 0,
+                end_byte: text.len(),
+                text: text.clone(),
+                vector,
+            })
+            .collect();
+        let record = FileRecord {
+            path,
+            content_hash: format!("{file:064x}"),
+            language: "python".to_string(),
+            size_bytes: 1000,
+            chunk_count: CHUNKS_PER_FILE,
+            functions_found: CHUNKS_PER_FILE,
+            classes_found: 0,
+            complexity_sum: CHUNKS_PER_FILE as f64,
+        };
+        index
+            .replace_file("bench_code", &record, new_chunks)
+            .expect("chunks are stored");
+    }
+    index.flush().expect("graph is saved");
+    started.elapsed()
+}
+
+/// Starts the server and returns the time until its `tools/list` answer.
+fn time_to_tools_list(binary: &Path, data_dir: &Path) -> Duration {
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .args(["--data-dir", &data_dir.display().to_string()])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let messages = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "bench", "version": "0"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    ];
+    for message in messages {
+        writeln!(stdin, "{message}").expect("request is written");
+    }
+    let mut line = String::new();
+    let elapsed = loop {
+        line.clear();
+        if stdout.read_line(&mut line).expect("response is read") == 0 {
+            panic!("server closed stdout before answering tools/list");
+        }
+        if line.contains("\"id\":2") {
+            break started.elapsed();
+        }
+    };
+    drop(stdin);
+    let _ = child.wait();
+    elapsed
+}
+
+/// Writes `files` small Python files under `root`.
+fn write_tree(root: &Path, files: usize) {
+    for file in 0..files {
+        let dir = root.join(format!("pkg_{}", file / 100));
+        std::fs::create_dir_all(&dir).expect("directory is created");
+        let body: String = (0..5)
+            .map(|n| format!("def compute_{file}_{n}(value):\n    if value > {n}:\n        return value * {n}\n    return value\n\n"))
+            .collect();
+        std::fs::write(dir.join(format!("module_{file}.py")), body).expect("file is written");
+    }
+}
+
+/// Runs a workspace job over `tree` and returns its wall time and progress.
+fn index_tree(data_dir: &DataDir, tree: &Path) -> (Duration, Progress) {
+    let embedder = Arc::new(HashingEmbedder::default());
+    let index = open_index(data_dir, &embedder);
+    let last = std::sync::Mutex::new(Progress::default());
+    let on_progress = |progress: &Progress| *last.lock().unwrap() = progress.clone();
+    let ctx = PipelineContext {
+        index,
+        embedder,
+        read_limits: Default::default(),
+        chunk_limits: Default::default(),
+        collection: "tree_code".to_string(),
+        cancel: CancellationToken::new(),
+        interrupt: CancellationToken::new(),
+        on_progress: &on_progress,
+    };
+    let metadata = json!({"workspace_path": tree.display().to_string()});
+    let started = Instant::now();
+    run_workspace_job(&ctx, metadata.as_object().unwrap()).expect("workspace job succeeds");
+    let elapsed = started.elapsed();
+    (elapsed, last.into_inner().unwrap())
+}
+
+fn main() {
+    let chunks = env_usize("BENCH_CHUNKS", 100_000);
+    let files = env_usize("BENCH_FILES", 1_000);
+    let binary = Path::new(env!("CARGO_BIN_EXE_mcp-code-index"));
+    let scratch = tempfile::tempdir().expect("temp dir");
+
+    let store_dir = scratch.path().join("store");
+    let populate_time = populate(&store_dir, chunks);
+    let startups: Vec<Duration> = (0..5)
+        .map(|_| time_to_tools_list(binary, &store_dir))
+        .collect();
+    let best = startups.iter().min().unwrap();
+    let median = {
+        let mut sorted = startups.clone();
+        sorted.sort();
+        sorted[sorted.len() / 2]
+    };
+
+    let tree = scratch.path().join("tree");
+    write_tree(&tree, files);
+    let tree_data = DataDir::open(Some(&scratch.path().join("tree_data"))).expect("data dir opens");
+    let (first, first_progress) = index_tree(&tree_data, &tree);
+    let (again, again_progress) = index_tree(&tree_data, &tree);
+    assert_eq!(
+        again_progress.files_unchanged, files,
+        "the second run re-indexed files"
+    );
+
+    println!("| measurement | result |");
+    println!("|---|---|");
+    println!(
+        "| store {chunks} chunks and save the graph (setup) | {:.1} s |",
+        populate_time.as_secs_f64()
+    );
+    println!(
+        "| start-up to `tools/list` answer, {chunks} chunks stored, median of 5 | {} ms (best {} ms) |",
+        median.as_millis(),
+        best.as_millis()
+    );
+    println!(
+        "| first index of {files} files ({} chunks) | {} ms |",
+        first_progress.chunks_processed,
+        first.as_millis()
+    );
+    println!(
+        "| re-index of {files} unchanged files ({} re-embedded) | {} ms |",
+        again_progress.chunks_processed,
+        again.as_millis()
+    );
+}
