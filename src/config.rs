@@ -7,9 +7,9 @@ use clap::Parser;
 
 use crate::code::{ChunkLimits, ReadLimits};
 use crate::jobs::JobsConfig;
-use crate::webhook::NotifierConfig;
 use crate::webhook::retry::{RetryPolicy, parse_schedule};
 use crate::webhook::signing::SigningSecret;
+use crate::webhook::{AddressPolicy, NotifierConfig};
 
 /// mcp-code-index: an MCP server over stdio that indexes code and reports
 /// finished jobs through webhooks. Logs go to stderr; set RUST_LOG to filter.
@@ -52,6 +52,14 @@ pub struct Config {
     #[arg(long, env = "MCP_CODE_INDEX_WEBHOOK_RETRY_SCHEDULE", default_value = crate::webhook::retry::DEFAULT_SCHEDULE)]
     pub webhook_retry_schedule: String,
 
+    /// Receiver addresses that webhooks may reach. `default` allows public,
+    /// private and loopback addresses, and `strict` allows only public ones,
+    /// for servers that run jobs for other people. Both reject link-local and
+    /// cloud metadata addresses.
+    #[arg(long, env = "MCP_CODE_INDEX_WEBHOOK_ADDRESS_POLICY", value_enum,
+          default_value_t = AddressPolicy::Default)]
+    pub webhook_address_policy: AddressPolicy,
+
     /// After the client disconnects, time to wait for running jobs and then
     /// for pending webhook deliveries, in seconds each.
     #[arg(long, env = "MCP_CODE_INDEX_SHUTDOWN_GRACE_SECS", default_value_t = 15,
@@ -68,6 +76,7 @@ impl Config {
                 ..ReadLimits::default()
             },
             chunk_limits: ChunkLimits::default(),
+            webhook_address_policy: self.webhook_address_policy,
         }
     }
 
@@ -96,6 +105,7 @@ impl Config {
                 delays,
                 ..RetryPolicy::default()
             },
+            address_policy: self.webhook_address_policy,
             ..NotifierConfig::default()
         })
     }
@@ -108,5 +118,38 @@ impl Config {
 impl Default for Config {
     fn default() -> Self {
         Self::parse_from(["mcp-code-index"])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_policy_defaults_to_default() {
+        let config = Config::try_parse_from(["mcp-code-index"]).expect("no flags parse");
+        assert_eq!(config.webhook_address_policy, AddressPolicy::Default);
+    }
+
+    #[test]
+    fn address_policy_flag_reaches_both_configs() {
+        let config =
+            Config::try_parse_from(["mcp-code-index", "--webhook-address-policy", "strict"])
+                .expect("the flag parses");
+        let notifier = config.notifier_config().expect("valid notifier config");
+        assert_eq!(notifier.address_policy, AddressPolicy::Strict);
+        assert_eq!(
+            config.jobs_config().webhook_address_policy,
+            AddressPolicy::Strict
+        );
+    }
+
+    #[test]
+    fn address_policy_rejects_unknown_value() {
+        let error = Config::try_parse_from(["mcp-code-index", "--webhook-address-policy", "open"])
+            .expect_err("unknown policy is rejected");
+        let message = error.to_string();
+        assert!(message.contains("default"), "{message}");
+        assert!(message.contains("strict"), "{message}");
     }
 }

@@ -17,6 +17,7 @@ use crate::code::{ChunkLimits, ReadLimits};
 use crate::embed::Embedder;
 use crate::index::{CodeIndex, collection_name};
 use crate::store::{JobStore, OutboxMessage, StoreError};
+use crate::webhook::address::{AddressPolicy, check_url};
 use crate::webhook::notifier::unix_ms;
 use crate::webhook::{Notifier, build_payload, url_check::parse_webhook_url};
 
@@ -27,6 +28,8 @@ pub struct JobsConfig {
     pub max_concurrent_jobs: usize,
     pub read_limits: ReadLimits,
     pub chunk_limits: ChunkLimits,
+    /// Receiver addresses a submitted `webhook_url` may name.
+    pub webhook_address_policy: AddressPolicy,
 }
 
 impl Default for JobsConfig {
@@ -35,6 +38,7 @@ impl Default for JobsConfig {
             max_concurrent_jobs: 2,
             read_limits: ReadLimits::default(),
             chunk_limits: ChunkLimits::default(),
+            webhook_address_policy: AddressPolicy::Default,
         }
     }
 }
@@ -174,7 +178,8 @@ impl JobManager {
                 Value::Null => {}
                 Value::String(text) if text.trim().is_empty() => {}
                 Value::String(text) => {
-                    parse_webhook_url(text).map_err(SubmitError)?;
+                    let url = parse_webhook_url(text).map_err(SubmitError)?;
+                    check_url(self.config.webhook_address_policy, &url).map_err(SubmitError)?;
                 }
                 other => {
                     return Err(SubmitError(format!(

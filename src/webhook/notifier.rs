@@ -11,13 +11,16 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use reqwest::Url;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use super::retry::{RetryPolicy, next_step};
+use super::address::{AddressPolicy, check_before_send};
+use super::resolver::{PolicyResolver, ResolveError};
+use super::retry::{RetryHints, RetryPolicy, next_step};
 use super::signing::{SigningSecret, signature_header};
 use crate::jobs::model::DeliveryRecord;
 use crate::store::{JobStore, OutboxMessage, OutboxNext};
@@ -34,6 +37,9 @@ pub struct NotifierConfig {
     /// Keys that sign each request, newest first. Empty: requests go unsigned.
     pub secrets: Vec<SigningSecret>,
     pub retry: RetryPolicy,
+    /// Receiver addresses that deliveries may connect to, checked before each
+    /// attempt and on every address that DNS returns.
+    pub address_policy: AddressPolicy,
 }
 
 impl Default for NotifierConfig {
@@ -43,6 +49,7 @@ impl Default for NotifierConfig {
             max_concurrent: 32,
             secrets: Vec::new(),
             retry: RetryPolicy::default(),
+            address_policy: AddressPolicy::Default,
         }
     }
 }
@@ -68,6 +75,7 @@ impl Notifier {
             // Receivers are often on loopback, where a proxy from the
             // environment would break delivery, so no proxy is used.
             .no_proxy()
+            .dns_resolver(PolicyResolver::new(config.address_policy))
             .build()
             .expect("the HTTP client configuration is valid");
         let worker = Worker {
@@ -154,8 +162,8 @@ impl Worker {
         let store = self.store.clone();
         let in_flight = self.in_flight.clone();
         async move {
-            let (record, retry_after) = deliver(&client, &config.secrets, &message).await;
-            let next = next_step(&config.retry, &message, &record, retry_after, unix_ms());
+            let (record, hints) = deliver(&client, &config, &message).await;
+            let next = next_step(&config.retry, &message, &record, hints, unix_ms());
             match next {
                 OutboxNext::Delivered => {}
                 OutboxNext::RetryAt(at) => warn!(
@@ -188,13 +196,25 @@ pub fn unix_ms() -> i64 {
     (now().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// Sends one POST and describes the outcome, with the `Retry-After` delay the
-/// receiver asked for, if any. Only a 2xx status counts as delivered.
+/// Sends one POST and describes the outcome, with the facts that decide a
+/// retry. Only a 2xx status counts as delivered. If the address policy rejects
+/// the receiver, the attempt fails before connecting and is not retried.
 async fn deliver(
     client: &reqwest::Client,
-    secrets: &[SigningSecret],
+    config: &NotifierConfig,
     message: &OutboxMessage,
-) -> (DeliveryRecord, Option<Duration>) {
+) -> (DeliveryRecord, RetryHints) {
+    if let Err(reason) = check_message_url(config.address_policy, &message.url) {
+        warn!(job_id = %message.job_id, url = %message.url, error = %reason, "webhook attempt rejected before connecting");
+        let record = delivery_record(message, "failed", None, Some(reason), 0);
+        let hints = RetryHints {
+            retry_after: None,
+            permanent: true,
+        };
+        return (record, hints);
+    }
+
+    let secrets = &config.secrets;
     let started = Instant::now();
     let timestamp = now().unix_timestamp();
     let mut post = client
@@ -213,14 +233,14 @@ async fn deliver(
     let response = post.body(message.body.clone()).send().await;
     let duration_ms = started.elapsed().as_millis() as u64;
 
-    let mut retry_after = None;
+    let mut hints = RetryHints::default();
     let (outcome, status_code, error) = match response {
         Ok(response) if response.status().is_success() => {
             ("delivered", Some(response.status().as_u16()), None)
         }
         Ok(response) => {
             let status = response.status();
-            retry_after = super::retry::parse_retry_after(response.headers());
+            hints.retry_after = super::retry::parse_retry_after(response.headers());
             let mut text = format!("receiver returned HTTP {status}");
             if status.is_redirection() {
                 let location = response
@@ -239,10 +259,38 @@ async fn deliver(
             None,
             Some(format!("no response within {duration_ms} ms")),
         ),
-        Err(error) => ("failed", None, Some(describe_error(&error))),
+        Err(error) => {
+            hints.permanent = is_policy_rejection(&error);
+            ("failed", None, Some(describe_error(&error)))
+        }
     };
 
-    let record = DeliveryRecord {
+    let record = delivery_record(message, outcome, status_code, error, duration_ms);
+    if outcome == "delivered" {
+        info!(job_id = %message.job_id, url = %message.url, status = ?status_code, duration_ms, "webhook delivered");
+    } else {
+        warn!(job_id = %message.job_id, url = %message.url, outcome, error = ?record.error, duration_ms, "webhook attempt failed");
+    }
+    (record, hints)
+}
+
+/// Applies the address policy to a message's URL before an attempt. The
+/// resolver checks host names when the client connects, but the client does
+/// not resolve IP addresses, so this check covers them.
+fn check_message_url(policy: AddressPolicy, text: &str) -> Result<(), String> {
+    let url = Url::parse(text)
+        .map_err(|error| format!("webhook not sent: invalid URL {text:?}: {error}"))?;
+    check_before_send(policy, &url)
+}
+
+fn delivery_record(
+    message: &OutboxMessage,
+    outcome: &str,
+    status_code: Option<u16>,
+    error: Option<String>,
+    duration_ms: u64,
+) -> DeliveryRecord {
+    DeliveryRecord {
         message_id: message.message_id.clone(),
         url: message.url.clone(),
         outcome: outcome.to_string(),
@@ -250,13 +298,23 @@ async fn deliver(
         error,
         duration_ms,
         attempted_at: rfc3339_millis(now()),
-    };
-    if outcome == "delivered" {
-        info!(job_id = %message.job_id, url = %message.url, status = ?status_code, duration_ms, "webhook delivered");
-    } else {
-        warn!(job_id = %message.job_id, url = %message.url, outcome, error = ?record.error, duration_ms, "webhook attempt failed");
     }
-    (record, retry_after)
+}
+
+/// Returns true if the request failed because the address policy rejected
+/// every address of the receiver's host.
+fn is_policy_rejection(error: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if cause
+            .downcast_ref::<ResolveError>()
+            .is_some_and(ResolveError::is_policy_rejection)
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// Formats a transport error with its causes, e.g. `connection refused`.

@@ -77,24 +77,35 @@ pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(seconds.max(0) as u64))
 }
 
+/// Facts about a failed attempt, besides its delivery record, that decide
+/// whether and when to retry it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetryHints {
+    /// Delay the receiver requested in a `Retry-After` header.
+    pub retry_after: Option<Duration>,
+    /// The attempt cannot succeed on a retry, for example because the address
+    /// policy rejected the receiver's address before connecting.
+    pub permanent: bool,
+}
+
 /// Decides the message's next state after an attempt whose outcome is `record`.
 ///
-/// 2xx is delivered; 410 Gone stops delivery; otherwise the message is retried
-/// after the scheduled delay with jitter until the schedule runs out. On 429
-/// and 503, a `Retry-After` delay is honoured but clamped to between 1x and 2x
-/// the scheduled delay, so a receiver can neither hammer itself nor park a
-/// message for days.
+/// A 2xx status means delivered. 410 Gone and permanent failures stop
+/// delivery. Any other failure is retried after the scheduled delay with
+/// jitter until the schedule runs out. On 429 and 503, a `Retry-After` delay
+/// is honoured but clamped to between 1x and 2x the scheduled delay, so a
+/// receiver can neither hammer itself nor park a message for days.
 pub fn next_step(
     policy: &RetryPolicy,
     message: &OutboxMessage,
     record: &DeliveryRecord,
-    retry_after: Option<Duration>,
+    hints: RetryHints,
     now_ms: i64,
 ) -> OutboxNext {
     if record.outcome == "delivered" {
         return OutboxNext::Delivered;
     }
-    if record.status_code == Some(410) {
+    if hints.permanent || record.status_code == Some(410) {
         return OutboxNext::Failed;
     }
     let attempt = message.attempts as usize;
@@ -102,7 +113,7 @@ pub fn next_step(
         return OutboxNext::Failed;
     };
     let mut delay = jittered(scheduled, policy.jitter, &message.message_id, attempt);
-    if let (Some(asked), Some(429 | 503)) = (retry_after, record.status_code) {
+    if let (Some(asked), Some(429 | 503)) = (hints.retry_after, record.status_code) {
         delay = asked.clamp(scheduled, scheduled * 2);
     }
     OutboxNext::RetryAt(now_ms + delay.as_millis() as i64)
@@ -230,18 +241,39 @@ mod tests {
             ),
         ];
         for (attempts, outcome, retry_after, expected) in cases {
-            let got = next_step(
-                &policy,
-                &message(attempts),
-                &outcome,
-                retry_after.map(Duration::from_secs),
-                0,
-            );
+            let hints = RetryHints {
+                retry_after: retry_after.map(Duration::from_secs),
+                permanent: false,
+            };
+            let got = next_step(&policy, &message(attempts), &outcome, hints, 0);
             assert_eq!(
                 got, expected,
                 "attempts {attempts}, {outcome:?}, retry-after {retry_after:?}"
             );
         }
+    }
+
+    #[test]
+    fn permanent_failure_is_not_retried() {
+        let policy = RetryPolicy {
+            delays: vec![Duration::from_secs(5)],
+            jitter: 0.0,
+        };
+        let permanent = RetryHints {
+            retry_after: None,
+            permanent: true,
+        };
+        let rejected = next_step(&policy, &message(0), &record("failed", None), permanent, 0);
+        assert_eq!(rejected, OutboxNext::Failed);
+
+        let transient = next_step(
+            &policy,
+            &message(0),
+            &record("failed", None),
+            RetryHints::default(),
+            0,
+        );
+        assert_eq!(transient, OutboxNext::RetryAt(5_000));
     }
 
     #[test]
