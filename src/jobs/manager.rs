@@ -16,8 +16,9 @@ use super::pipeline::{self, JobOutput, JobStop, PipelineContext};
 use crate::code::{ChunkLimits, ReadLimits};
 use crate::embed::Embedder;
 use crate::index::{CodeIndex, collection_name};
-use crate::store::{JobStore, OutboxMessage, StoreError};
+use crate::store::{JobStore, OutboxMessage, StoreError, WebhookStore};
 use crate::webhook::address::{AddressPolicy, check_url};
+use crate::webhook::endpoints::{Webhook, event_for_status, message_id_for};
 use crate::webhook::notifier::unix_ms;
 use crate::webhook::{Notifier, build_payload, url_check::parse_webhook_url};
 
@@ -69,6 +70,7 @@ pub struct JobManager {
     store: Arc<dyn JobStore>,
     index: Arc<dyn CodeIndex>,
     embedder: Arc<dyn Embedder>,
+    webhooks: Arc<WebhookStore>,
     notifier: Notifier,
     config: JobsConfig,
     queue: mpsc::UnboundedSender<JobId>,
@@ -110,6 +112,7 @@ impl JobManager {
         store: Arc<dyn JobStore>,
         index: Arc<dyn CodeIndex>,
         embedder: Arc<dyn Embedder>,
+        webhooks: Arc<WebhookStore>,
         notifier: Notifier,
         config: JobsConfig,
         shutdown: CancellationToken,
@@ -119,6 +122,7 @@ impl JobManager {
             store,
             index,
             embedder,
+            webhooks,
             notifier,
             config,
             queue,
@@ -155,6 +159,18 @@ impl JobManager {
 
     pub fn store(&self) -> &Arc<dyn JobStore> {
         &self.store
+    }
+
+    pub fn webhooks(&self) -> &Arc<WebhookStore> {
+        &self.webhooks
+    }
+
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
+    pub fn config(&self) -> &JobsConfig {
+        &self.config
     }
 
     /// Validates and queues a job. Returns the queued job.
@@ -223,6 +239,19 @@ impl JobManager {
             return Ok(CancelOutcome::Cancelled(JobStatus::Cancelled));
         }
         Ok(CancelOutcome::Cancelled(job.status))
+    }
+
+    /// Returns the registered webhooks of the job's user. A failure to read
+    /// them is logged and leaves only the job's own webhook URL.
+    fn registered_webhooks(&self, id: &JobId) -> Vec<Webhook> {
+        let user_id = match self.store.get(id) {
+            Ok(Some(job)) => job.user_id,
+            _ => return Vec::new(),
+        };
+        self.webhooks.list(&user_id).unwrap_or_else(|error| {
+            error!(%error, job_id = %id, "reading registered webhooks failed; only the job's webhook_url is notified");
+            Vec::new()
+        })
     }
 
     fn lock_cancels(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, CancellationToken>> {
@@ -295,6 +324,8 @@ impl JobManager {
     /// its webhook message in the outbox.
     fn finish(&self, id: &JobId, outcome: Result<JobOutput, JobStop>) {
         self.lock_cancels().remove(id);
+        // Read before the transaction below, which holds the database.
+        let webhooks = self.registered_webhooks(id);
         let mut apply = |job: &mut Job| {
             if job.status.is_final() {
                 return;
@@ -324,7 +355,7 @@ impl JobManager {
         };
         let job = match self
             .store
-            .update_with_outbox(id, &mut apply, &outbox_messages)
+            .update_with_outbox(id, &mut apply, &|job| outbox_messages(job, &webhooks))
         {
             Ok(Some(job)) => job,
             Ok(None) => return,
@@ -341,31 +372,47 @@ impl JobManager {
                 info!(job_id = %id, status = job.status.as_str(), chunks = job.progress.chunks_processed, "job ended")
             }
         }
-        if job.webhook_url().is_some() {
-            self.notifier.wake();
-        }
+        self.notifier.wake();
     }
 }
 
 /// Builds the webhook messages of a job that has just ended: one for its
-/// `metadata.webhook_url`, if set. The message id is derived from the job id,
-/// so it is the same on every attempt and after a restart.
-fn outbox_messages(job: &Job) -> Vec<OutboxMessage> {
-    let Some(url) = job.webhook_url() else {
+/// `metadata.webhook_url`, if set, and one for each of the user's registered
+/// webhooks subscribed to the event. Message ids are derived from the job id
+/// (and webhook id), so they stay the same on every attempt and after a restart.
+/// A webhook with a batching window gets its message due when the window ends.
+fn outbox_messages(job: &Job, webhooks: &[Webhook]) -> Vec<OutboxMessage> {
+    let Some(event) = event_for_status(job.status) else {
         return Vec::new();
     };
-    if !job.status.is_final() {
-        return Vec::new();
-    }
+    let now = unix_ms();
     let body = serde_json::to_vec(&build_payload(job)).expect("the payload always serializes");
-    vec![OutboxMessage {
-        message_id: format!("msg_{}", job.id.to_string().replace('-', "")),
-        job_id: job.id,
-        url: url.to_string(),
-        body,
-        attempts: 0,
-        next_attempt_ms: unix_ms(),
-    }]
+    let mut messages = Vec::new();
+    if let Some(url) = job.webhook_url() {
+        messages.push(OutboxMessage {
+            message_id: format!("msg_{}", job.id.to_string().replace('-', "")),
+            job_id: job.id,
+            url: url.to_string(),
+            body: body.clone(),
+            attempts: 0,
+            next_attempt_ms: now,
+            webhook_id: None,
+            event: event.to_string(),
+        });
+    }
+    for webhook in webhooks.iter().filter(|webhook| webhook.subscribes_to(event)) {
+        messages.push(OutboxMessage {
+            message_id: message_id_for(&job.id, &webhook.id),
+            job_id: job.id,
+            url: webhook.url.clone(),
+            body: body.clone(),
+            attempts: 0,
+            next_attempt_ms: now + webhook.batch_window_ms.unwrap_or(0) as i64,
+            webhook_id: Some(webhook.id.clone()),
+            event: event.to_string(),
+        });
+    }
+    messages
 }
 
 /// Takes queued job ids and runs each on a worker once a slot is free.

@@ -4,6 +4,7 @@
 mod server;
 mod types;
 mod view;
+mod webhook_tools;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,7 @@ use crate::config::Config;
 use crate::embed::{Embedder, HashingEmbedder};
 use crate::index::{CodeIndex, PersistentIndex};
 use crate::jobs::JobManager;
-use crate::store::{DataDir, Database, JobStore, SqliteJobStore};
+use crate::store::{DataDir, Database, JobStore, SqliteJobStore, WebhookStore};
 use crate::webhook::Notifier;
 
 /// How often changed graphs are saved to the data directory.
@@ -43,6 +44,7 @@ where
     info!(data_dir = %data_dir.root().display(), "opened data directory");
 
     let store: Arc<dyn JobStore> = Arc::new(SqliteJobStore::new(db.clone()));
+    let webhooks = Arc::new(WebhookStore::new(db.clone()));
     let embedder: Arc<dyn Embedder> =
         Arc::new(HashingEmbedder::new(config.embedding_dimension as usize));
     let index: Arc<dyn CodeIndex> = Arc::new(PersistentIndex::new(
@@ -63,6 +65,7 @@ where
         store,
         index.clone(),
         embedder.clone(),
+        webhooks,
         notifier,
         config.jobs_config(),
         jobs_shutdown.clone(),

@@ -47,15 +47,21 @@ impl CodeIndexServer {
             jobs,
             index,
             embedder,
-            tool_router: Self::tool_router(),
+            tool_router: Self::tool_router() + Self::webhook_router(),
         }
     }
 }
 
 /// Logs a storage failure and turns it into a tool error message.
-fn internal(error: impl std::fmt::Display) -> String {
+pub(super) fn internal(error: impl std::fmt::Display) -> String {
     tracing::error!(%error, "tool failed on a storage error");
     format!("internal error: {error}; see the server log")
+}
+
+impl CodeIndexServer {
+    pub(super) fn jobs(&self) -> &Arc<JobManager> {
+        &self.jobs
+    }
 }
 
 fn parse_job_id(text: &str) -> Result<JobId, String> {

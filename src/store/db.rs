@@ -12,7 +12,10 @@ use super::StoreError;
 /// Schema versions in order. Version N is `MIGRATIONS[N - 1]`; the applied
 /// version is kept in `PRAGMA user_version`. Never edit a released entry:
 /// append a new one.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_initial.sql"),
+    include_str!("migrations/002_webhooks.sql"),
+];
 
 /// One connection to the database, shared behind a mutex. SQLite serialises
 /// writers anyway, and every statement here is short.

@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Database, JobFilter, JobStore, OutboxMessage, OutboxNext, StoreError};
 use crate::jobs::model::{DeliveryRecord, Job, JobId, JobStatus};
+use crate::webhook::endpoints::TEST_EVENT;
 
 /// Jobs and outbox in the shared database.
 pub struct SqliteJobStore {
@@ -49,6 +50,30 @@ fn save(tx: &Transaction, job: &Job) -> rusqlite::Result<()> {
     Ok(())
 }
 
+const MESSAGE_COLUMNS: &str =
+    "message_id, job_id, url, body, attempts, next_attempt_ms, webhook_id, event";
+
+fn insert_message(tx: &Transaction, message: &OutboxMessage) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO outbox
+           (message_id, job_id, url, body, state, attempts, next_attempt_ms, created_seq,
+            webhook_id, event)
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6,
+           (SELECT COALESCE(MAX(created_seq), 0) + 1 FROM outbox), ?7, ?8)",
+        params![
+            message.message_id,
+            message.job_id.to_string(),
+            message.url,
+            message.body,
+            message.attempts,
+            message.next_attempt_ms,
+            message.webhook_id,
+            message.event
+        ],
+    )?;
+    Ok(())
+}
+
 fn read_message(row: &rusqlite::Row) -> rusqlite::Result<OutboxMessage> {
     let job_id: String = row.get(1)?;
     Ok(OutboxMessage {
@@ -64,6 +89,8 @@ fn read_message(row: &rusqlite::Row) -> rusqlite::Result<OutboxMessage> {
         body: row.get(3)?,
         attempts: row.get(4)?,
         next_attempt_ms: row.get(5)?,
+        webhook_id: row.get(6)?,
+        event: row.get(7)?,
     })
 }
 
@@ -108,20 +135,7 @@ impl JobStore for SqliteJobStore {
             change(&mut job);
             save(tx, &job)?;
             for message in messages(&job) {
-                tx.execute(
-                    "INSERT OR IGNORE INTO outbox
-                       (message_id, job_id, url, body, state, attempts, next_attempt_ms, created_seq)
-                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6,
-                       (SELECT COALESCE(MAX(created_seq), 0) + 1 FROM outbox))",
-                    params![
-                        message.message_id,
-                        message.job_id.to_string(),
-                        message.url,
-                        message.body,
-                        message.attempts,
-                        message.next_attempt_ms
-                    ],
-                )?;
+                insert_message(tx, &message)?;
             }
             Ok(Some(job))
         })
@@ -158,11 +172,11 @@ impl JobStore for SqliteJobStore {
 
     fn due_messages(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
         self.db.read(|conn| {
-            let mut statement = conn.prepare(
-                "SELECT message_id, job_id, url, body, attempts, next_attempt_ms FROM outbox
+            let mut statement = conn.prepare(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM outbox
                  WHERE state = 'pending' AND next_attempt_ms <= ?1
-                 ORDER BY next_attempt_ms, created_seq LIMIT ?2",
-            )?;
+                 ORDER BY next_attempt_ms, created_seq LIMIT ?2"
+            ))?;
             let rows = statement.query_map(params![now_ms, limit as i64], read_message)?;
             rows.collect()
         })
@@ -178,10 +192,31 @@ impl JobStore for SqliteJobStore {
         })
     }
 
+    fn enqueue(&self, messages: &[OutboxMessage]) -> Result<(), StoreError> {
+        self.db.write(|tx| {
+            for message in messages {
+                insert_message(tx, message)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn pending_for_webhook(&self, webhook_id: &str) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.db.read(|conn| {
+            let mut statement = conn.prepare(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM outbox
+                 WHERE state = 'pending' AND webhook_id = ?1 ORDER BY created_seq"
+            ))?;
+            let rows = statement.query_map([webhook_id], read_message)?;
+            rows.collect()
+        })
+    }
+
     fn record_attempt(
         &self,
         message: &OutboxMessage,
         record: &DeliveryRecord,
+        response_body: Option<&str>,
         next: OutboxNext,
     ) -> Result<(), StoreError> {
         self.db.write(|tx| {
@@ -195,9 +230,31 @@ impl JobStore for SqliteJobStore {
                  WHERE message_id = ?1",
                 params![message.message_id, state, next_ms],
             )?;
-            if let Some(mut job) = load(tx, &message.job_id)? {
-                job.deliveries.push(record.clone());
-                save(tx, &job)?;
+            tx.execute(
+                "INSERT INTO deliveries (message_id, job_id, webhook_id, event, url, attempt, outcome,
+                                         status_code, error, duration_ms, attempted_at, response_body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    message.message_id,
+                    (message.event != TEST_EVENT).then(|| message.job_id.to_string()),
+                    message.webhook_id,
+                    message.event,
+                    message.url,
+                    message.attempts + 1,
+                    record.outcome,
+                    record.status_code,
+                    record.error,
+                    record.duration_ms as i64,
+                    record.attempted_at,
+                    response_body
+                ],
+            )?;
+            // A job's own webhook URL keeps its attempts on the job too.
+            if message.webhook_id.is_none() {
+                if let Some(mut job) = load(tx, &message.job_id)? {
+                    job.deliveries.push(record.clone());
+                    save(tx, &job)?;
+                }
             }
             Ok(())
         })
@@ -283,6 +340,8 @@ mod tests {
             body: b"{}".to_vec(),
             attempts: 0,
             next_attempt_ms: 100,
+            webhook_id: None,
+            event: "job.completed".to_string(),
         };
         let queued = message.clone();
         store
@@ -306,7 +365,7 @@ mod tests {
             attempted_at: "2024-12-05T12:34:56.789Z".to_string(),
         };
         store
-            .record_attempt(&message, &record, OutboxNext::Delivered)
+            .record_attempt(&message, &record, Some("ok"), OutboxNext::Delivered)
             .unwrap();
         assert!(store.due_messages(i64::MAX, 10).unwrap().is_empty());
         assert_eq!(

@@ -4,12 +4,14 @@
 pub mod data_dir;
 pub mod db;
 mod jobs;
+pub mod webhooks;
 
 use std::path::PathBuf;
 
 pub use data_dir::{DataDir, DataDirError};
 pub use db::Database;
 pub use jobs::SqliteJobStore;
+pub use webhooks::{DeliveryFilter, DeliveryLogEntry, WebhookStore};
 
 use crate::jobs::model::{DeliveryRecord, Job, JobId, JobStatus};
 
@@ -59,6 +61,11 @@ pub struct OutboxMessage {
     pub attempts: u32,
     /// Earliest time of the next attempt, Unix milliseconds.
     pub next_attempt_ms: i64,
+    /// Registered webhook this message goes to; `None` for the job's own
+    /// `metadata.webhook_url`, which is signed with the server's secrets.
+    pub webhook_id: Option<String>,
+    /// Event type, e.g. `job.completed` or `webhook.test`.
+    pub event: String,
 }
 
 /// What happens to an outbox message after an attempt.
@@ -107,12 +114,21 @@ pub trait JobStore: Send + Sync {
     /// Returns the earliest `next_attempt_ms` of any pending message.
     fn next_due_ms(&self) -> Result<Option<i64>, StoreError>;
 
-    /// Records an attempt: appends `record` to the job's deliveries and moves
-    /// the message to its next state, in one transaction.
+    /// Records an attempt in the delivery log (with the start of the response
+    /// body), appends it to the job's deliveries for a job's own webhook URL,
+    /// and moves the message to its next state, in one transaction.
     fn record_attempt(
         &self,
         message: &OutboxMessage,
         record: &DeliveryRecord,
+        response_body: Option<&str>,
         next: OutboxNext,
     ) -> Result<(), StoreError>;
+
+    /// Queues messages that belong to no job's end, such as a test event.
+    fn enqueue(&self, messages: &[OutboxMessage]) -> Result<(), StoreError>;
+
+    /// Returns the pending messages of a registered webhook, oldest first, so
+    /// that a batch can take them all.
+    fn pending_for_webhook(&self, webhook_id: &str) -> Result<Vec<OutboxMessage>, StoreError>;
 }
