@@ -30,6 +30,12 @@ pub fn collection_row(conn: &Connection, name: &str) -> rusqlite::Result<Option<
     .optional()
 }
 
+/// Returns the names of all collections.
+pub fn collection_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut statement = conn.prepare("SELECT name FROM collections ORDER BY name")?;
+    statement.query_map([], |row| row.get(0))?.collect()
+}
+
 /// Creates a collection, replacing (and so emptying) any earlier one of that name.
 pub fn create_collection(
     tx: &Transaction,

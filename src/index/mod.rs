@@ -119,6 +119,10 @@ pub trait CodeIndex: Send + Sync {
 
     /// Persists every changed graph and compacts graphs with many tombstones.
     fn flush(&self) -> Result<(), StoreError>;
+
+    /// Loads every stored collection, so that the first search after a start
+    /// does not pay for it. Returns how many were loaded.
+    fn preload(&self) -> Result<usize, StoreError>;
 }
 
 /// Collection name for a user: `{user_id}_code`.

@@ -227,6 +227,17 @@ impl CodeIndex for PersistentIndex {
         }))
     }
 
+    fn preload(&self) -> Result<usize, StoreError> {
+        let names = self.db.read(chunks::collection_names)?;
+        let mut loaded = 0;
+        for name in names {
+            if self.handle(&name, false)?.is_some() {
+                loaded += 1;
+            }
+        }
+        Ok(loaded)
+    }
+
     fn flush(&self) -> Result<(), StoreError> {
         let handles: Vec<(String, Handle)> = {
             let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());

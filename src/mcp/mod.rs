@@ -60,6 +60,11 @@ where
         index.clone(),
         background_shutdown.clone(),
     ));
+    let preload_index = index.clone();
+    tokio::task::spawn_blocking(move || match preload_index.preload() {
+        Ok(count) => info!(collections = count, "loaded collections"),
+        Err(error) => error!(%error, "loading collections failed; they load on first use"),
+    });
     let jobs_shutdown = CancellationToken::new();
     let (jobs, dispatcher) = JobManager::start(
         store,

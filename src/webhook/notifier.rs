@@ -112,18 +112,21 @@ impl Worker {
     async fn run(self, wake: Arc<Notify>, shutdown: CancellationToken) {
         let limit = Arc::new(Semaphore::new(self.config.max_concurrent.max(1)));
         let mut tasks = JoinSet::new();
+        // After shutdown begins, one last scan sends the messages already due,
+        // such as the webhook of a job that ended during the grace period.
+        let mut final_pass = false;
         loop {
-            let now_ms = unix_ms();
-            match self.store.due_messages(now_ms, SCAN_BATCH) {
+            match self.store.due_messages(unix_ms(), SCAN_BATCH) {
                 Ok(messages) => {
                     for message in messages {
                         if !self.lock_in_flight().insert(message.message_id.clone()) {
                             continue;
                         }
-                        let permit = tokio::select! {
-                            _ = shutdown.cancelled() => break,
-                            permit = limit.clone().acquire_owned() => permit.expect("semaphore is never closed"),
-                        };
+                        let permit = limit
+                            .clone()
+                            .acquire_owned()
+                            .await
+                            .expect("semaphore is never closed");
                         let attempt = self.attempt_task(message);
                         tasks.spawn(async move {
                             attempt.await;
@@ -134,6 +137,9 @@ impl Worker {
                 Err(error) => error!(%error, "reading the webhook outbox failed"),
             }
             while tasks.try_join_next().is_some() {}
+            if final_pass {
+                break;
+            }
 
             let sleep = match self.store.next_due_ms() {
                 Ok(Some(due)) => Duration::from_millis(due.saturating_sub(unix_ms()).max(0) as u64),
@@ -141,7 +147,7 @@ impl Worker {
             }
             .min(IDLE_SCAN);
             tokio::select! {
-                _ = shutdown.cancelled() => break,
+                _ = shutdown.cancelled() => final_pass = true,
                 _ = wake.notified() => {}
                 _ = tokio::time::sleep(sleep.max(Duration::from_millis(20))) => {}
             }

@@ -24,10 +24,9 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import CallToolResult
 
-from e2e_support import REPO_ROOT
+from e2e_support import FINAL_STATUSES, REPO_ROOT, RawServer, initialize
 
 DEFAULT_BINARY = REPO_ROOT / "target" / "debug" / "mcp-code-index"
-FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 
 # Upper bound for one MCP request, so a server that stops responding fails the
 # test instead of hanging the suite.
@@ -53,6 +52,13 @@ def server_binary() -> Path:
 
 
 # --- server stderr on failure ---------------------------------------------------
+
+
+def stderr_paths_of(item: pytest.Item) -> list[Path]:
+    """Return the list of server stderr files of a test, creating it on first use."""
+    if not hasattr(item, "server_stderr_paths"):
+        item.server_stderr_paths = []
+    return item.server_stderr_paths
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -90,21 +96,26 @@ class ReceivedRequest:
 
 @dataclass
 class ReceiverBehaviour:
-    """Response of a receiver: a status code after an optional delay, or none at all."""
+    """Response of a receiver: a status code after an optional delay, or none at all.
+
+    The first requests get the codes of `status_codes` in order, and every later
+    request gets `status_code`.
+    """
 
     status_code: int = 200
+    status_codes: tuple[int, ...] = ()
     delay_seconds: float = 0.0
     hang: bool = False
 
 
 class WebhookReceiver:
-    """HTTP server on 127.0.0.1 with an ephemeral port that records every request.
+    """HTTP server on 127.0.0.1 that records every request, on `port` or else an ephemeral port.
 
     The standard library's ThreadingHTTPServer runs in a background thread, and
     each request gets its own handler thread, so a hanging response blocks no other request.
     """
 
-    def __init__(self, behaviour: ReceiverBehaviour) -> None:
+    def __init__(self, behaviour: ReceiverBehaviour, port: int = 0) -> None:
         self.behaviour = behaviour
         self.requests: list[ReceivedRequest] = []
         self._condition = threading.Condition()
@@ -122,7 +133,7 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True)
         self._thread.start()
@@ -146,6 +157,7 @@ class WebhookReceiver:
         )
         with self._condition:
             self.requests.append(request)
+            request_number = len(self.requests)
             self._condition.notify_all()
 
         behaviour = self.behaviour
@@ -156,8 +168,11 @@ class WebhookReceiver:
             return
         if behaviour.delay_seconds:
             self._release.wait(behaviour.delay_seconds)
+        status_code = behaviour.status_code
+        if request_number <= len(behaviour.status_codes):
+            status_code = behaviour.status_codes[request_number - 1]
         response_body = b'{"received": true}'
-        handler.send_response(behaviour.status_code)
+        handler.send_response(status_code)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(response_body)))
         handler.end_headers()
@@ -202,11 +217,12 @@ def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
 @pytest.fixture
 def webhook_receiver() -> Iterator[Callable[..., WebhookReceiver]]:
     """Factory for webhook receivers: `webhook_receiver(status_code=500)`,
-    `webhook_receiver(hang=True)` or `webhook_receiver(delay_seconds=2)`."""
+    `webhook_receiver(hang=True)`, `webhook_receiver(delay_seconds=2)` or
+    `webhook_receiver(port=port, status_codes=(500, 500))`."""
     receivers: list[WebhookReceiver] = []
 
-    def start(**behaviour: Any) -> WebhookReceiver:
-        receiver = WebhookReceiver(ReceiverBehaviour(**behaviour))
+    def start(port: int = 0, **behaviour: Any) -> WebhookReceiver:
+        receiver = WebhookReceiver(ReceiverBehaviour(**behaviour), port)
         receivers.append(receiver)
         return receiver
 
@@ -294,8 +310,7 @@ def start_server(
     default, which negotiates the newest protocol) or "legacy" (initialize handshake).
     """
     counter = iter(range(1, 1000))
-    stderr_paths: list[Path] = []
-    request.node.server_stderr_paths = stderr_paths
+    stderr_paths = stderr_paths_of(request.node)
 
     @asynccontextmanager
     async def start(
@@ -327,3 +342,40 @@ def start_server(
                 yield ServerSession(client=client, stderr_path=stderr_path)
 
     return start
+
+
+@pytest.fixture
+def start_raw_server(
+    server_binary: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., RawServer]]:
+    """Factory for servers driven by raw JSON-RPC after the initialize handshake:
+    `start_raw_server("--max-concurrent-jobs", "1")`. They use the same data
+    directory as `start_server` by default, and any still running at teardown
+    get SIGKILL."""
+    counter = iter(range(1, 1000))
+    stderr_paths = stderr_paths_of(request.node)
+    servers: list[RawServer] = []
+    stderr_files = []
+
+    def start(*args: str, data_dir: Path | None = None) -> RawServer:
+        stderr_path = tmp_path / f"raw-server-{next(counter)}.stderr.log"
+        stderr_paths.append(stderr_path)
+        stderr_file = stderr_path.open("wb")
+        stderr_files.append(stderr_file)
+        server = RawServer(
+            server_binary,
+            tmp_path,
+            stderr_file,
+            *args,
+            data_dir=data_dir or tmp_path / "data",
+            rust_log="info,mcp_code_index=debug",
+        )
+        servers.append(server)
+        initialize(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.kill()
+    for stderr_file in stderr_files:
+        stderr_file.close()

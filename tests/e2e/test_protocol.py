@@ -4,23 +4,19 @@ both connect modes of the Python SDK."""
 from __future__ import annotations
 
 import json
-import queue
-import subprocess
-import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, KNOWN_PROTOCOL_VERSIONS
 
-from e2e_support import SHIPPING_FUNCTIONS, write_shipping_module
+from e2e_support import LEGACY_PROTOCOL_VERSION, SHIPPING_FUNCTIONS, RawServer, initialize, write_shipping_module
 
 pytestmark = pytest.mark.anyio
 
 TOOLS = {"submit_job", "get_job_status", "list_jobs", "cancel_job", "search_code", "get_collection_stats"}
 READ_ONLY_TOOLS = {"get_job_status", "list_jobs", "search_code", "get_collection_stats"}
-LEGACY_PROTOCOL_VERSION = "2025-06-18"
 
 
 async def test_tools_list_complete(start_server) -> None:
@@ -68,101 +64,12 @@ async def test_legacy_mode_session_works(start_server, tmp_path: Path) -> None:
     assert job["result_data"]["analysis_result"]["functions_found"] == SHIPPING_FUNCTIONS
 
 
-class RawServer:
-    """The binary driven with hand-written JSON-RPC lines, with every stdout line kept."""
-
-    def __init__(self, binary: Path, cwd: Path, stderr: IO[bytes]) -> None:
-        self.process = subprocess.Popen(
-            [str(binary)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            cwd=cwd,
-            env={
-                "RUST_LOG": "debug",
-                "PATH": "/usr/bin:/bin",
-                "MCP_CODE_INDEX_DATA_DIR": str(cwd / "data"),
-            },
-        )
-        self.lines: list[bytes] = []
-        self._queue: queue.Queue[bytes | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read_stdout, daemon=True)
-        self._reader.start()
-
-    def _read_stdout(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._queue.put(line)
-        self._queue.put(None)
-
-    def send(self, message: dict[str, Any]) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(message).encode() + b"\n")
-        self.process.stdin.flush()
-
-    def response(self, request_id: int, timeout: float = 15.0) -> dict[str, Any]:
-        """Read stdout lines until the response to `request_id`, and fail after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no response to request {request_id} within {timeout} s")
-            try:
-                line = self._queue.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise AssertionError(f"stdout closed before the response to request {request_id}")
-            self.lines.append(line)
-            message = json.loads(line)
-            if message.get("id") == request_id:
-                return message
-
-    def close_stdin_and_wait(self, timeout: float) -> int:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        try:
-            return self.process.wait(timeout=timeout)
-        finally:
-            self._reader.join(timeout=5)
-            while True:
-                try:
-                    line = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if line is not None:
-                    self.lines.append(line)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=5)
-
-
-def initialize(server: RawServer) -> dict[str, Any]:
-    server.send(
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": LEGACY_PROTOCOL_VERSION,
-                "capabilities": {},
-                "clientInfo": {"name": "raw-e2e", "version": "0.0.1"},
-            },
-        }
-    )
-    response = server.response(1)
-    server.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
-    return response
-
-
 @pytest.fixture
 def raw_server(server_binary: Path, tmp_path: Path, request: pytest.FixtureRequest):
     stderr_path = tmp_path / "raw-server.stderr.log"
     request.node.server_stderr_paths = [stderr_path]
     with stderr_path.open("wb") as stderr:
-        server = RawServer(server_binary, tmp_path, stderr)
+        server = RawServer(server_binary, tmp_path, stderr, data_dir=tmp_path / "data")
         try:
             yield server
         finally:
