@@ -400,7 +400,10 @@ fn outbox_messages(job: &Job, webhooks: &[Webhook]) -> Vec<OutboxMessage> {
             event: event.to_string(),
         });
     }
-    for webhook in webhooks.iter().filter(|webhook| webhook.subscribes_to(event)) {
+    for webhook in webhooks
+        .iter()
+        .filter(|webhook| webhook.subscribes_to(event))
+    {
         messages.push(OutboxMessage {
             message_id: message_id_for(&job.id, &webhook.id),
             job_id: job.id,

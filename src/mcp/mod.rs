@@ -54,8 +54,12 @@ where
         embedder.dimension(),
     ));
     let background_shutdown = CancellationToken::new();
-    let (notifier, notifier_task) =
-        Notifier::spawn(notifier_config, store.clone(), background_shutdown.clone());
+    let (notifier, notifier_task) = Notifier::spawn(
+        notifier_config,
+        store.clone(),
+        webhooks.clone(),
+        background_shutdown.clone(),
+    );
     let flusher = tokio::spawn(flush_periodically(
         index.clone(),
         background_shutdown.clone(),

@@ -155,7 +155,9 @@ impl CodeIndexServer {
             .webhooks()
             .get(id)
             .map_err(internal)?
-            .ok_or_else(|| format!("webhook {id:?} not found; list_webhooks shows the user's webhooks"))
+            .ok_or_else(|| {
+                format!("webhook {id:?} not found; list_webhooks shows the user's webhooks")
+            })
     }
 
     fn checked_url(&self, text: &str) -> Result<String, String> {
@@ -172,7 +174,12 @@ impl CodeIndexServer {
         description = "Register a webhook that receives a user's job events (job.completed, \
         job.failed, job.cancelled) as Standard Webhooks signed POSTs, with optional custom \
         headers and batching. Returns the signing secret once.",
-        annotations(title = "Register webhook", read_only_hint = false, destructive_hint = false, open_world_hint = true)
+        annotations(
+            title = "Register webhook",
+            read_only_hint = false,
+            destructive_hint = false,
+            open_world_hint = true
+        )
     )]
     async fn register_webhook(
         &self,
@@ -180,7 +187,8 @@ impl CodeIndexServer {
     ) -> Result<Json<RegisteredWebhook>, String> {
         validate_user_id(&args.user_id)?;
         let url = self.checked_url(&args.url)?;
-        let default_events: Vec<String> = EVENT_TYPES.iter().map(|event| event.to_string()).collect();
+        let default_events: Vec<String> =
+            EVENT_TYPES.iter().map(|event| event.to_string()).collect();
         let events = validate_events(args.events.as_deref().unwrap_or(&default_events))?;
         validate_headers(&args.headers)?;
         let batch_window_ms = validate_batch_window(args.batch_window_seconds)?;
@@ -193,7 +201,10 @@ impl CodeIndexServer {
             description: args.description,
             events,
             headers: args.headers,
-            secrets: vec![StoredSecret { secret: secret.clone(), expires_ms: None }],
+            secrets: vec![StoredSecret {
+                secret: secret.clone(),
+                expires_ms: None,
+            }],
             batch_window_ms,
             disabled_reason: None,
             failing_since_ms: None,
@@ -211,7 +222,11 @@ impl CodeIndexServer {
     /// Lists a user's webhooks without their secrets.
     #[tool(
         description = "List a user's registered webhooks (secrets are never shown).",
-        annotations(title = "List webhooks", read_only_hint = true, open_world_hint = false)
+        annotations(
+            title = "List webhooks",
+            read_only_hint = true,
+            open_world_hint = false
+        )
     )]
     async fn list_webhooks(
         &self,
@@ -219,9 +234,16 @@ impl CodeIndexServer {
     ) -> Result<Json<WebhookList>, String> {
         validate_user_id(&args.user_id)?;
         let now_ms = unix_ms();
-        let webhooks = self.jobs().webhooks().list(&args.user_id).map_err(internal)?;
+        let webhooks = self
+            .jobs()
+            .webhooks()
+            .list(&args.user_id)
+            .map_err(internal)?;
         Ok(Json(WebhookList {
-            webhooks: webhooks.iter().map(|webhook| WebhookView::new(webhook, now_ms)).collect(),
+            webhooks: webhooks
+                .iter()
+                .map(|webhook| WebhookView::new(webhook, now_ms))
+                .collect(),
         }))
     }
 
@@ -230,7 +252,13 @@ impl CodeIndexServer {
         description = "Update a registered webhook: url, events, headers (replaced as a whole), \
         batch_window_seconds, description, or enabled (true re-enables a webhook disabled \
         after repeated failures). Absent fields stay as they are.",
-        annotations(title = "Update webhook", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
+        annotations(
+            title = "Update webhook",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
     )]
     async fn update_webhook(
         &self,
@@ -270,10 +298,23 @@ impl CodeIndexServer {
     #[tool(
         description = "Delete a registered webhook. Its undelivered messages are dropped; the \
         delivery log keeps its past attempts.",
-        annotations(title = "Delete webhook", read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false)
+        annotations(
+            title = "Delete webhook",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
-    async fn delete_webhook(&self, Parameters(args): Parameters<WebhookIdArgs>) -> Result<Json<DeletedWebhook>, String> {
-        let deleted = self.jobs().webhooks().delete(&args.webhook_id).map_err(internal)?;
+    async fn delete_webhook(
+        &self,
+        Parameters(args): Parameters<WebhookIdArgs>,
+    ) -> Result<Json<DeletedWebhook>, String> {
+        let deleted = self
+            .jobs()
+            .webhooks()
+            .delete(&args.webhook_id)
+            .map_err(internal)?;
         if !deleted {
             return Err(format!(
                 "webhook {:?} not found; list_webhooks shows the user's webhooks",
@@ -281,7 +322,10 @@ impl CodeIndexServer {
             ));
         }
         tracing::info!(webhook_id = %args.webhook_id, "webhook deleted");
-        Ok(Json(DeletedWebhook { webhook_id: args.webhook_id, deleted }))
+        Ok(Json(DeletedWebhook {
+            webhook_id: args.webhook_id,
+            deleted,
+        }))
     }
 
     /// Replaces a webhook's secret; the old one keeps signing for a grace period.
@@ -289,7 +333,12 @@ impl CodeIndexServer {
         description = "Rotate a webhook's signing secret. Until the grace period ends, requests \
         carry signatures for both the new and the previous secret, so the receiver can switch \
         without dropping events. Returns the new secret once.",
-        annotations(title = "Rotate webhook secret", read_only_hint = false, destructive_hint = false, open_world_hint = false)
+        annotations(
+            title = "Rotate webhook secret",
+            read_only_hint = false,
+            destructive_hint = false,
+            open_world_hint = false
+        )
     )]
     async fn rotate_webhook_secret(
         &self,
@@ -310,14 +359,23 @@ impl CodeIndexServer {
                 stored.expires_ms = Some(expires_ms);
             }
         }
-        webhook.secrets.retain(|stored| stored.expires_ms.is_none_or(|at| at > now_ms));
+        webhook
+            .secrets
+            .retain(|stored| stored.expires_ms.is_none_or(|at| at > now_ms));
         let secret = new_secret();
-        webhook.secrets.insert(0, StoredSecret { secret: secret.clone(), expires_ms: None });
+        webhook.secrets.insert(
+            0,
+            StoredSecret {
+                secret: secret.clone(),
+                expires_ms: None,
+            },
+        );
         webhook.updated_at = rfc3339_millis(now());
         self.jobs().webhooks().save(&webhook).map_err(internal)?;
         tracing::info!(webhook_id = %webhook.id, grace_seconds = grace, "webhook secret rotated");
-        let expires_at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(expires_ms) * 1_000_000)
-            .map_or_else(|_| String::new(), rfc3339_millis);
+        let expires_at =
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(expires_ms) * 1_000_000)
+                .map_or_else(|_| String::new(), rfc3339_millis);
         Ok(Json(RotatedSecret {
             webhook_id: webhook.id,
             secret,
@@ -329,9 +387,17 @@ impl CodeIndexServer {
     #[tool(
         description = "Send a signed webhook.test event to a registered webhook now. The attempt \
         appears in list_deliveries.",
-        annotations(title = "Send test webhook", read_only_hint = false, destructive_hint = false, open_world_hint = true)
+        annotations(
+            title = "Send test webhook",
+            read_only_hint = false,
+            destructive_hint = false,
+            open_world_hint = true
+        )
     )]
-    async fn send_test_webhook(&self, Parameters(args): Parameters<WebhookIdArgs>) -> Result<Json<QueuedMessage>, String> {
+    async fn send_test_webhook(
+        &self,
+        Parameters(args): Parameters<WebhookIdArgs>,
+    ) -> Result<Json<QueuedMessage>, String> {
         let webhook = self.load_webhook(&args.webhook_id)?;
         let message_id = format!("msg_test_{}", uuid::Uuid::new_v4().simple());
         let body = serde_json::json!({
@@ -352,7 +418,10 @@ impl CodeIndexServer {
         };
         self.jobs().store().enqueue(&[message]).map_err(internal)?;
         self.jobs().notifier().wake();
-        Ok(Json(QueuedMessage { message_id, webhook_id: Some(webhook.id) }))
+        Ok(Json(QueuedMessage {
+            message_id,
+            webhook_id: Some(webhook.id),
+        }))
     }
 
     /// Lists delivery attempts, newest first.
@@ -360,7 +429,11 @@ impl CodeIndexServer {
         description = "List webhook delivery attempts, newest first, filtered by job_id, \
         webhook_id or outcome (delivered, failed, timed_out, rejected). Each has the status \
         code, duration, error and the first 4 KiB of the response body.",
-        annotations(title = "List deliveries", read_only_hint = true, open_world_hint = false)
+        annotations(
+            title = "List deliveries",
+            read_only_hint = true,
+            open_world_hint = false
+        )
     )]
     async fn list_deliveries(
         &self,
@@ -368,12 +441,14 @@ impl CodeIndexServer {
     ) -> Result<Json<DeliveryList>, String> {
         let limit = args.limit.unwrap_or(DEFAULT_DELIVERY_LIMIT);
         if limit == 0 || limit > MAX_DELIVERY_LIMIT {
-            return Err(format!("invalid limit {limit}: use 1 to {MAX_DELIVERY_LIMIT}"));
+            return Err(format!(
+                "invalid limit {limit}: use 1 to {MAX_DELIVERY_LIMIT}"
+            ));
         }
         if let Some(job_id) = &args.job_id {
-            job_id
-                .parse::<JobId>()
-                .map_err(|_| format!("invalid job_id {job_id:?}: expected the UUID returned by submit_job"))?;
+            job_id.parse::<JobId>().map_err(|_| {
+                format!("invalid job_id {job_id:?}: expected the UUID returned by submit_job")
+            })?;
         }
         let filter = DeliveryFilter {
             job_id: args.job_id,
@@ -381,7 +456,11 @@ impl CodeIndexServer {
             outcome: args.outcome,
             limit,
         };
-        let deliveries = self.jobs().webhooks().deliveries(&filter).map_err(internal)?;
+        let deliveries = self
+            .jobs()
+            .webhooks()
+            .deliveries(&filter)
+            .map_err(internal)?;
         Ok(Json(DeliveryList { deliveries }))
     }
 
@@ -389,9 +468,17 @@ impl CodeIndexServer {
     #[tool(
         description = "Queue a webhook message for delivery again now, with the same webhook-id \
         and body, whether its earlier attempts failed or succeeded.",
-        annotations(title = "Redeliver", read_only_hint = false, destructive_hint = false, open_world_hint = true)
+        annotations(
+            title = "Redeliver",
+            read_only_hint = false,
+            destructive_hint = false,
+            open_world_hint = true
+        )
     )]
-    async fn redeliver(&self, Parameters(args): Parameters<RedeliverArgs>) -> Result<Json<QueuedMessage>, String> {
+    async fn redeliver(
+        &self,
+        Parameters(args): Parameters<RedeliverArgs>,
+    ) -> Result<Json<QueuedMessage>, String> {
         let queued = self
             .jobs()
             .webhooks()
@@ -404,6 +491,9 @@ impl CodeIndexServer {
             ));
         }
         self.jobs().notifier().wake();
-        Ok(Json(QueuedMessage { message_id: args.message_id, webhook_id: None }))
+        Ok(Json(QueuedMessage {
+            message_id: args.message_id,
+            webhook_id: None,
+        }))
     }
 }

@@ -250,11 +250,11 @@ impl JobStore for SqliteJobStore {
                 ],
             )?;
             // A job's own webhook URL keeps its attempts on the job too.
-            if message.webhook_id.is_none() {
-                if let Some(mut job) = load(tx, &message.job_id)? {
-                    job.deliveries.push(record.clone());
-                    save(tx, &job)?;
-                }
+            if message.webhook_id.is_none()
+                && let Some(mut job) = load(tx, &message.job_id)?
+            {
+                job.deliveries.push(record.clone());
+                save(tx, &job)?;
             }
             Ok(())
         })

@@ -46,12 +46,17 @@ pub struct WebhookStore {
 
 fn json_column<T: serde::de::DeserializeOwned>(text: &str, index: usize) -> rusqlite::Result<T> {
     serde_json::from_str(text).map_err(|error| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(error))
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            Box::new(error),
+        )
     })
 }
 
 fn to_json<T: Serialize>(value: &T) -> rusqlite::Result<String> {
-    serde_json::to_string(value).map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))
+    serde_json::to_string(value)
+        .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))
 }
 
 const COLUMNS: &str = "id, user_id, url, description, events, headers, secrets, batch_window_ms, \
@@ -75,8 +80,12 @@ fn read_webhook(row: &rusqlite::Row) -> rusqlite::Result<Webhook> {
 }
 
 fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Webhook>> {
-    conn.query_row(&format!("SELECT {COLUMNS} FROM webhooks WHERE id = ?1"), [id], read_webhook)
-        .optional()
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM webhooks WHERE id = ?1"),
+        [id],
+        read_webhook,
+    )
+    .optional()
 }
 
 impl WebhookStore {
@@ -134,7 +143,11 @@ impl WebhookStore {
     }
 
     /// Applies `change` to a stored webhook and returns the new version.
-    pub fn update(&self, id: &str, change: &mut dyn FnMut(&mut Webhook)) -> Result<Option<Webhook>, StoreError> {
+    pub fn update(
+        &self,
+        id: &str,
+        change: &mut dyn FnMut(&mut Webhook),
+    ) -> Result<Option<Webhook>, StoreError> {
         let Some(mut webhook) = self.get(id)? else {
             return Ok(None);
         };

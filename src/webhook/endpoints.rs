@@ -287,7 +287,10 @@ mod tests {
     #[test]
     fn event_validation_lists_valid_types() {
         let error = validate_events(&["job.done".to_string()]).unwrap_err();
-        assert!(error.contains("job.completed, job.failed, job.cancelled"), "{error}");
+        assert!(
+            error.contains("job.completed, job.failed, job.cancelled"),
+            "{error}"
+        );
         assert!(validate_events(&[]).is_err());
         let deduplicated =
             validate_events(&["job.failed".to_string(), "job.failed".to_string()]).unwrap();
@@ -318,8 +321,14 @@ mod tests {
             events: vec!["job.completed".to_string()],
             headers: BTreeMap::new(),
             secrets: vec![
-                StoredSecret { secret: "new".to_string(), expires_ms: None },
-                StoredSecret { secret: "old".to_string(), expires_ms: Some(100) },
+                StoredSecret {
+                    secret: "new".to_string(),
+                    expires_ms: None,
+                },
+                StoredSecret {
+                    secret: "old".to_string(),
+                    expires_ms: Some(100),
+                },
             ],
             batch_window_ms: None,
             disabled_reason: None,

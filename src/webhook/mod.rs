@@ -2,6 +2,7 @@
 //! notifier task that delivers messages from the outbox.
 
 pub mod address;
+pub mod attempt;
 pub mod endpoints;
 pub mod notifier;
 pub mod payload;

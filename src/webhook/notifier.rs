@@ -7,23 +7,23 @@
 //! receiver does not delay the others, and records each attempt. Messages still
 //! pending at exit are sent after the next start.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use reqwest::Url;
-use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
+use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{error, warn};
 
-use super::address::{AddressPolicy, check_before_send};
-use super::resolver::{PolicyResolver, ResolveError};
+use super::address::AddressPolicy;
+use super::attempt::{Outcome, Request, send};
+use super::resolver::PolicyResolver;
 use super::retry::{RetryHints, RetryPolicy, next_step};
-use super::signing::{SigningSecret, signature_header};
+use super::signing::SigningSecret;
 use crate::jobs::model::DeliveryRecord;
-use crate::store::{JobStore, OutboxMessage, OutboxNext};
+use crate::store::{JobStore, OutboxMessage, OutboxNext, WebhookStore};
 use crate::time_fmt::{now, rfc3339_millis};
 
 /// Settings of the notifier.
@@ -40,6 +40,9 @@ pub struct NotifierConfig {
     /// Receiver addresses that deliveries may connect to, checked before each
     /// attempt and on every address that DNS returns.
     pub address_policy: AddressPolicy,
+    /// A registered webhook whose every attempt failed for longer than this
+    /// is disabled.
+    pub disable_after: Duration,
 }
 
 impl Default for NotifierConfig {
@@ -50,6 +53,7 @@ impl Default for NotifierConfig {
             secrets: Vec::new(),
             retry: RetryPolicy::default(),
             address_policy: AddressPolicy::Default,
+            disable_after: Duration::from_secs(5 * 24 * 3600),
         }
     }
 }
@@ -66,6 +70,7 @@ impl Notifier {
     pub fn spawn(
         config: NotifierConfig,
         store: Arc<dyn JobStore>,
+        webhooks: Arc<WebhookStore>,
         shutdown: CancellationToken,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let wake = Arc::new(Notify::new());
@@ -82,6 +87,7 @@ impl Notifier {
             config: Arc::new(config),
             client,
             store,
+            webhooks,
             in_flight: Arc::new(Mutex::new(HashSet::new())),
         };
         let task = tokio::spawn(worker.run(wake.clone(), shutdown));
@@ -104,6 +110,7 @@ struct Worker {
     config: Arc<NotifierConfig>,
     client: reqwest::Client,
     store: Arc<dyn JobStore>,
+    webhooks: Arc<WebhookStore>,
     /// Ids of messages being sent, so a scan does not send them twice.
     in_flight: Arc<Mutex<HashSet<String>>>,
 }
@@ -166,28 +173,40 @@ impl Worker {
         let client = self.client.clone();
         let config = self.config.clone();
         let store = self.store.clone();
+        let webhooks = self.webhooks.clone();
         let in_flight = self.in_flight.clone();
         async move {
-            let (record, hints) = deliver(&client, &config, &message).await;
-            let next = next_step(&config.retry, &message, &record, hints, unix_ms());
-            match next {
-                OutboxNext::Delivered => {}
-                OutboxNext::RetryAt(at) => warn!(
-                    job_id = %message.job_id,
-                    message_id = %message.message_id,
-                    attempt = message.attempts + 1,
-                    retry_in_ms = at - unix_ms(),
-                    "webhook attempt failed; will retry"
-                ),
-                OutboxNext::Failed => warn!(
-                    job_id = %message.job_id,
-                    message_id = %message.message_id,
-                    attempts = message.attempts + 1,
-                    "webhook delivery failed permanently"
-                ),
-            }
-            if let Err(error) = store.record_attempt(&message, &record, next) {
-                error!(%error, message_id = %message.message_id, "recording a webhook attempt failed");
+            let sent = match &message.webhook_id {
+                None => {
+                    let request = Request {
+                        id: &message.message_id,
+                        url: &message.url,
+                        body: &message.body,
+                        secrets: &config.secrets,
+                        headers: &BTreeMap::new(),
+                    };
+                    let outcome = send(&client, config.address_policy, &request).await;
+                    vec![(message.clone(), outcome)]
+                }
+                Some(webhook_id) => {
+                    send_to_webhook(
+                        &client,
+                        &config,
+                        store.as_ref(),
+                        &webhooks,
+                        &in_flight,
+                        &message,
+                        webhook_id,
+                    )
+                    .await
+                }
+            };
+            for (sent_message, outcome) in sent {
+                record(&config, store.as_ref(), &sent_message, &outcome);
+                in_flight
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&sent_message.message_id);
             }
             in_flight
                 .lock()
@@ -197,140 +216,189 @@ impl Worker {
     }
 }
 
+/// Sends a message (or, for a batching webhook, every pending message of that
+/// webhook in one POST) with the webhook's current URL, headers and secrets,
+/// and updates the webhook's health. Returns each message with its outcome.
+async fn send_to_webhook(
+    client: &reqwest::Client,
+    config: &NotifierConfig,
+    store: &dyn JobStore,
+    webhooks: &WebhookStore,
+    in_flight: &Mutex<HashSet<String>>,
+    message: &OutboxMessage,
+    webhook_id: &str,
+) -> Vec<(OutboxMessage, Outcome)> {
+    let webhook = match webhooks.get(webhook_id) {
+        Ok(Some(webhook)) if webhook.disabled_reason.is_none() => webhook,
+        Ok(found) => {
+            let reason = match found.and_then(|webhook| webhook.disabled_reason) {
+                Some(reason) => format!("webhook {webhook_id} is disabled: {reason}"),
+                None => format!("webhook {webhook_id} was deleted"),
+            };
+            return vec![(message.clone(), permanent_failure(reason))];
+        }
+        Err(error) => {
+            error!(%error, webhook_id, "reading a registered webhook failed; the message stays queued");
+            let mut outcome =
+                permanent_failure(format!("reading webhook {webhook_id} failed: {error}"));
+            outcome.hints.permanent = false;
+            return vec![(message.clone(), outcome)];
+        }
+    };
+    let now_ms = unix_ms();
+    let secrets: Vec<SigningSecret> = webhook
+        .active_secrets(now_ms)
+        .into_iter()
+        .filter_map(|secret| SigningSecret::parse(secret).ok())
+        .collect();
+
+    let mut batch = vec![message.clone()];
+    if webhook.batch_window_ms.is_some() {
+        match store.pending_for_webhook(webhook_id) {
+            Ok(pending) => {
+                let mut claimed = in_flight.lock().unwrap_or_else(|e| e.into_inner());
+                for other in pending {
+                    if other.message_id != message.message_id
+                        && claimed.insert(other.message_id.clone())
+                    {
+                        batch.push(other);
+                    }
+                }
+            }
+            Err(error) => {
+                warn!(%error, webhook_id, "reading pending messages failed; sending one message")
+            }
+        }
+    }
+    let (id, body) = if webhook.batch_window_ms.is_some() {
+        batch_body(&webhook.id, &batch)
+    } else {
+        (message.message_id.clone(), message.body.clone())
+    };
+    let request = Request {
+        id: &id,
+        url: &webhook.url,
+        body: &body,
+        secrets: &secrets,
+        headers: &webhook.headers,
+    };
+    let outcome = send(client, config.address_policy, &request).await;
+    update_health(webhooks, &webhook.id, &outcome, config.disable_after);
+    batch
+        .into_iter()
+        .map(|sent| (sent, outcome.clone()))
+        .collect()
+}
+
+/// Builds the id and body of a batch: `{"type": "batch", "webhook_id": ...,
+/// "events": [payload, ...]}`. The id is derived from the message ids, so a
+/// retry of the same batch keeps it.
+fn batch_body(webhook_id: &str, messages: &[OutboxMessage]) -> (String, Vec<u8>) {
+    let mut ids: Vec<&str> = messages
+        .iter()
+        .map(|message| message.message_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    let digest = Sha256::digest(ids.join(",").as_bytes());
+    let mut body = format!(
+        "{{\"type\":\"batch\",\"webhook_id\":{},\"events\":[",
+        serde_json::Value::from(webhook_id)
+    )
+    .into_bytes();
+    for (index, message) in messages.iter().enumerate() {
+        if index > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&message.body);
+    }
+    body.extend_from_slice(b"]}");
+    (format!("batch_{}", hex::encode(&digest[..16])), body)
+}
+
+/// Records a webhook's failure streak: a success clears it, a 410 Gone
+/// disables the webhook at once, and failures for longer than `disable_after`
+/// disable it with the reason visible in list_webhooks.
+fn update_health(webhooks: &WebhookStore, id: &str, outcome: &Outcome, disable_after: Duration) {
+    let now_ms = unix_ms();
+    let result = webhooks.update(id, &mut |webhook| {
+        if outcome.is_delivered() {
+            webhook.failing_since_ms = None;
+            return;
+        }
+        let since = *webhook.failing_since_ms.get_or_insert(now_ms);
+        if outcome.status_code == Some(410) {
+            webhook.disabled_reason = Some("the receiver returned 410 Gone".to_string());
+        } else if now_ms - since > disable_after.as_millis() as i64 {
+            webhook.disabled_reason = Some(format!(
+                "every attempt failed for more than {} hours; last error: {}",
+                disable_after.as_secs() / 3600,
+                outcome.error.as_deref().unwrap_or("unknown")
+            ));
+        }
+        if let Some(reason) = &webhook.disabled_reason {
+            warn!(webhook_id = %webhook.id, %reason, "webhook disabled");
+        }
+    });
+    if let Err(error) = result {
+        error!(%error, webhook_id = id, "updating webhook health failed");
+    }
+}
+
+fn permanent_failure(reason: String) -> Outcome {
+    let mut outcome = Outcome {
+        outcome: "failed",
+        status_code: None,
+        error: Some(reason),
+        duration_ms: 0,
+        attempted_at: rfc3339_millis(now()),
+        response_body: None,
+        hints: RetryHints::default(),
+    };
+    outcome.hints.permanent = true;
+    outcome
+}
+
+/// Decides and stores what follows an attempt, and logs it.
+fn record(
+    config: &NotifierConfig,
+    store: &dyn JobStore,
+    message: &OutboxMessage,
+    outcome: &Outcome,
+) {
+    let delivery = DeliveryRecord {
+        message_id: message.message_id.clone(),
+        url: message.url.clone(),
+        outcome: outcome.outcome.to_string(),
+        status_code: outcome.status_code,
+        error: outcome.error.clone(),
+        duration_ms: outcome.duration_ms,
+        attempted_at: outcome.attempted_at.clone(),
+    };
+    let next = next_step(&config.retry, message, &delivery, outcome.hints, unix_ms());
+    match next {
+        OutboxNext::Delivered => {}
+        OutboxNext::RetryAt(at) => warn!(
+            job_id = %message.job_id,
+            message_id = %message.message_id,
+            attempt = message.attempts + 1,
+            retry_in_ms = at - unix_ms(),
+            "webhook attempt failed; will retry"
+        ),
+        OutboxNext::Failed => warn!(
+            job_id = %message.job_id,
+            message_id = %message.message_id,
+            attempts = message.attempts + 1,
+            "webhook delivery failed permanently"
+        ),
+    }
+    if let Err(error) =
+        store.record_attempt(message, &delivery, outcome.response_body.as_deref(), next)
+    {
+        error!(%error, message_id = %message.message_id, "recording a webhook attempt failed");
+    }
+}
+
 /// Returns the current time in Unix milliseconds.
 pub fn unix_ms() -> i64 {
     (now().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-/// Sends one POST and describes the outcome, with the facts that decide a
-/// retry. Only a 2xx status counts as delivered. If the address policy rejects
-/// the receiver, the attempt fails before connecting and is not retried.
-async fn deliver(
-    client: &reqwest::Client,
-    config: &NotifierConfig,
-    message: &OutboxMessage,
-) -> (DeliveryRecord, RetryHints) {
-    if let Err(reason) = check_message_url(config.address_policy, &message.url) {
-        warn!(job_id = %message.job_id, url = %message.url, error = %reason, "webhook attempt rejected before connecting");
-        let record = delivery_record(message, "failed", None, Some(reason), 0);
-        let hints = RetryHints {
-            retry_after: None,
-            permanent: true,
-        };
-        return (record, hints);
-    }
-
-    let secrets = &config.secrets;
-    let started = Instant::now();
-    let timestamp = now().unix_timestamp();
-    let mut post = client
-        .post(&message.url)
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .header(
-            USER_AGENT,
-            concat!("mcp-code-index/", env!("CARGO_PKG_VERSION")),
-        )
-        .header("webhook-id", &message.message_id)
-        .header("webhook-timestamp", timestamp.to_string());
-    if !secrets.is_empty() {
-        let signature = signature_header(secrets, &message.message_id, timestamp, &message.body);
-        post = post.header("webhook-signature", signature);
-    }
-    let response = post.body(message.body.clone()).send().await;
-    let duration_ms = started.elapsed().as_millis() as u64;
-
-    let mut hints = RetryHints::default();
-    let (outcome, status_code, error) = match response {
-        Ok(response) if response.status().is_success() => {
-            ("delivered", Some(response.status().as_u16()), None)
-        }
-        Ok(response) => {
-            let status = response.status();
-            hints.retry_after = super::retry::parse_retry_after(response.headers());
-            let mut text = format!("receiver returned HTTP {status}");
-            if status.is_redirection() {
-                let location = response
-                    .headers()
-                    .get(reqwest::header::LOCATION)
-                    .and_then(|value| value.to_str().ok())
-                    .unwrap_or("");
-                text.push_str(&format!(
-                    "; redirects are not followed (Location: {location})"
-                ));
-            }
-            ("failed", Some(status.as_u16()), Some(text))
-        }
-        Err(error) if error.is_timeout() => (
-            "timed_out",
-            None,
-            Some(format!("no response within {duration_ms} ms")),
-        ),
-        Err(error) => {
-            hints.permanent = is_policy_rejection(&error);
-            ("failed", None, Some(describe_error(&error)))
-        }
-    };
-
-    let record = delivery_record(message, outcome, status_code, error, duration_ms);
-    if outcome == "delivered" {
-        info!(job_id = %message.job_id, url = %message.url, status = ?status_code, duration_ms, "webhook delivered");
-    } else {
-        warn!(job_id = %message.job_id, url = %message.url, outcome, error = ?record.error, duration_ms, "webhook attempt failed");
-    }
-    (record, hints)
-}
-
-/// Applies the address policy to a message's URL before an attempt. The
-/// resolver checks host names when the client connects, but the client does
-/// not resolve IP addresses, so this check covers them.
-fn check_message_url(policy: AddressPolicy, text: &str) -> Result<(), String> {
-    let url = Url::parse(text)
-        .map_err(|error| format!("webhook not sent: invalid URL {text:?}: {error}"))?;
-    check_before_send(policy, &url)
-}
-
-fn delivery_record(
-    message: &OutboxMessage,
-    outcome: &str,
-    status_code: Option<u16>,
-    error: Option<String>,
-    duration_ms: u64,
-) -> DeliveryRecord {
-    DeliveryRecord {
-        message_id: message.message_id.clone(),
-        url: message.url.clone(),
-        outcome: outcome.to_string(),
-        status_code,
-        error,
-        duration_ms,
-        attempted_at: rfc3339_millis(now()),
-    }
-}
-
-/// Returns true if the request failed because the address policy rejected
-/// every address of the receiver's host.
-fn is_policy_rejection(error: &reqwest::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(cause) = source {
-        if cause
-            .downcast_ref::<ResolveError>()
-            .is_some_and(ResolveError::is_policy_rejection)
-        {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
-}
-
-/// Formats a transport error with its causes, e.g. `connection refused`.
-fn describe_error(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

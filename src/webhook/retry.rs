@@ -146,6 +146,8 @@ mod tests {
             body: Vec::new(),
             attempts,
             next_attempt_ms: 0,
+            webhook_id: None,
+            event: "job.completed".to_string(),
         }
     }
 
