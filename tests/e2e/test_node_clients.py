@@ -18,7 +18,22 @@ NODE_DIR = Path(__file__).resolve().parent / "node"
 # NOTE: Inspector 2.12.0 declares Node >= 22.19 in its engines field. The two
 # commands used here were only run on Node 20.20.2, where they work.
 INSPECTOR = NODE_DIR / "node_modules" / ".bin" / "mcp-inspector"
-TOOLS = {"submit_job", "get_job_status", "list_jobs", "cancel_job", "search_code", "get_collection_stats"}
+TOOLS = {
+    "submit_job",
+    "get_job_status",
+    "list_jobs",
+    "cancel_job",
+    "search_code",
+    "get_collection_stats",
+    "register_webhook",
+    "list_webhooks",
+    "update_webhook",
+    "delete_webhook",
+    "rotate_webhook_secret",
+    "send_test_webhook",
+    "list_deliveries",
+    "redeliver",
+}
 # Exit code of the Inspector CLI when a tool call returns isError (EXIT_CODES.TOOL_ERROR in 2.12.0).
 INSPECTOR_TOOL_ERROR_EXIT = 5
 

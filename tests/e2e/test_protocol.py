@@ -15,8 +15,23 @@ from e2e_support import LEGACY_PROTOCOL_VERSION, SHIPPING_FUNCTIONS, RawServer, 
 
 pytestmark = pytest.mark.anyio
 
-TOOLS = {"submit_job", "get_job_status", "list_jobs", "cancel_job", "search_code", "get_collection_stats"}
-READ_ONLY_TOOLS = {"get_job_status", "list_jobs", "search_code", "get_collection_stats"}
+TOOLS = {
+    "submit_job",
+    "get_job_status",
+    "list_jobs",
+    "cancel_job",
+    "search_code",
+    "get_collection_stats",
+    "register_webhook",
+    "list_webhooks",
+    "update_webhook",
+    "delete_webhook",
+    "rotate_webhook_secret",
+    "send_test_webhook",
+    "list_deliveries",
+    "redeliver",
+}
+READ_ONLY_TOOLS = {"get_job_status", "list_jobs", "search_code", "get_collection_stats", "list_webhooks", "list_deliveries"}
 
 
 async def test_tools_list_complete(start_server) -> None:
@@ -122,7 +137,7 @@ def test_stdout_carries_only_jsonrpc(raw_server: RawServer, tmp_path: Path) -> N
 
     assert init["result"]["protocolVersion"] == LEGACY_PROTOCOL_VERSION
     assert init["result"]["serverInfo"]["name"] == "mcp-code-index"
-    assert len(tools["result"]["tools"]) == 6
+    assert len(tools["result"]["tools"]) == len(TOOLS)
     assert status["status"] == "completed"
     assert error_result["result"]["isError"] is True
     assert exit_code == 0
