@@ -1,6 +1,6 @@
 //! Embedders turn chunk text and search queries into fixed-size vectors.
 
-mod hashing;
+pub mod hashing;
 
 pub use hashing::HashingEmbedder;
 

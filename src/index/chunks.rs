@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{ChunkRecord, FileRecord, NewChunk, vector_id};
+use super::{ChunkRecord, FileRecord, NewChunk, search, vector_id};
 
 /// A row of the `collections` table.
 #[derive(Debug, Clone)]
@@ -43,6 +43,10 @@ pub fn create_collection(
     embedder: &str,
     dimension: usize,
 ) -> rusqlite::Result<()> {
+    tx.execute(
+        "DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE collection = ?1)",
+        [name],
+    )?;
     tx.execute("DELETE FROM chunks WHERE collection = ?1", [name])?;
     tx.execute("DELETE FROM files WHERE collection = ?1", [name])?;
     tx.execute("DELETE FROM collections WHERE name = ?1", [name])?;
@@ -63,6 +67,11 @@ pub fn remove_file(tx: &Transaction, collection: &str, path: &str) -> rusqlite::
             row.get::<_, i64>(0).map(|id| id as usize)
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    tx.execute(
+        "DELETE FROM chunks_fts WHERE rowid IN
+           (SELECT rowid FROM chunks WHERE collection = ?1 AND path = ?2)",
+        params![collection, path],
+    )?;
     tx.execute(
         "DELETE FROM chunks WHERE collection = ?1 AND path = ?2",
         params![collection, path],
@@ -128,6 +137,8 @@ pub fn replace_file(
             chunk.text,
             vector_to_blob(&chunk.vector),
         ])?;
+        let tokens = search::keyword_tokens(&file.path, chunk.symbol.as_deref(), &chunk.text);
+        search::index_chunk(tx, tx.last_insert_rowid(), &tokens)?;
         added.push(point_id as usize);
     }
     tx.execute(

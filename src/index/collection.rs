@@ -46,9 +46,16 @@ impl Collection {
         self.tombstones > COMPACTION_MIN_TOMBSTONES && self.tombstones > self.live.len()
     }
 
-    /// Returns up to `limit` live `(point id, score)` pairs nearest to `query`.
-    pub fn search(&self, query: &[f32], limit: usize) -> Vec<(usize, f32)> {
-        let is_live = |id: &usize| self.live.contains(id);
+    /// Returns up to `limit` live `(point id, score)` pairs nearest to `query`,
+    /// among `allowed` if given.
+    pub fn search(
+        &self,
+        query: &[f32],
+        limit: usize,
+        allowed: Option<&HashSet<usize>>,
+    ) -> Vec<(usize, f32)> {
+        let is_live =
+            |id: &usize| self.live.contains(id) && allowed.is_none_or(|set| set.contains(id));
         self.graph.search(query, limit, &is_live)
     }
 }

@@ -6,10 +6,12 @@ mod chunks;
 mod collection;
 mod graph;
 mod persistent;
+pub mod search;
 
 use serde::Serialize;
 
 pub use persistent::PersistentIndex;
+pub use search::{SearchFilters, SearchMode, SearchRequest};
 
 use crate::store::StoreError;
 
@@ -106,12 +108,13 @@ pub trait CodeIndex: Send + Sync {
     /// Returns the records of every file whose path starts with `prefix`.
     fn files_under(&self, collection: &str, prefix: &str) -> Result<Vec<FileRecord>, StoreError>;
 
-    /// Returns up to `limit` live chunks nearest to `query`, best first.
+    /// Returns up to `request.limit` live chunks ranked by the request's mode,
+    /// best first. Scores: cosine similarity for semantic, negated BM25 rank
+    /// position for keyword, reciprocal-rank-fusion sum for hybrid.
     fn search(
         &self,
         collection: &str,
-        query: &[f32],
-        limit: usize,
+        request: &SearchRequest,
     ) -> Result<Vec<SearchHit>, StoreError>;
 
     /// Returns the collection's counts, or `None` if it does not exist.

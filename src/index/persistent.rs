@@ -1,7 +1,7 @@
 //! [`CodeIndex`] backed by SQLite, with one HNSW graph per collection loaded on
 //! first use and saved by [`CodeIndex::flush`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -10,6 +10,7 @@ use tracing::{info, warn};
 use super::chunks::{self, CollectionRow};
 use super::collection::Collection;
 use super::graph::{Graph, GraphMeta};
+use super::search::{self, SearchMode, SearchRequest};
 use super::{CodeIndex, CollectionStats, FileRecord, NewChunk, SearchHit};
 use crate::store::{Database, StoreError};
 
@@ -91,6 +92,14 @@ impl PersistentIndex {
 
     /// Loads the saved graph if it matches the database, or rebuilds it.
     fn load(&self, name: &str, row: &CollectionRow) -> Result<Collection, StoreError> {
+        let backfilled = self.db.write(|tx| search::backfill(tx, name))?;
+        if backfilled > 0 {
+            info!(
+                collection = name,
+                chunks = backfilled,
+                "added chunks to the keyword index"
+            );
+        }
         let live = self.db.read(|conn| chunks::live_ids(conn, name))?;
         match Graph::load(&self.graphs_dir.join(name), &self.meta(row.generation)) {
             Ok(graph) => {
@@ -193,14 +202,45 @@ impl CodeIndex for PersistentIndex {
     fn search(
         &self,
         collection: &str,
-        query: &[f32],
-        limit: usize,
+        request: &SearchRequest,
     ) -> Result<Vec<SearchHit>, StoreError> {
         let Some(handle) = self.handle(collection, false)? else {
             return Ok(Vec::new());
         };
-        let state = handle.read().unwrap_or_else(|e| e.into_inner());
-        let scored = state.search(query, limit);
+        // Hybrid fusion needs deeper lists than the final limit.
+        let depth = match request.mode {
+            SearchMode::Hybrid => (request.limit * 4).max(50),
+            _ => request.limit,
+        };
+        let semantic = if request.mode == SearchMode::Keyword {
+            Vec::new()
+        } else {
+            let allowed: Option<HashSet<usize>> = if request.filters.is_empty() {
+                None
+            } else {
+                let ids = self
+                    .db
+                    .read(|conn| search::filtered_ids(conn, collection, &request.filters))?;
+                Some(ids.into_iter().collect())
+            };
+            let state = handle.read().unwrap_or_else(|e| e.into_inner());
+            state.search(request.vector, depth, allowed.as_ref())
+        };
+        let keyword = match search::keyword_query(request.text) {
+            Some(query) if request.mode != SearchMode::Semantic => self.db.read(|conn| {
+                search::keyword_search(conn, collection, &query, &request.filters, depth)
+            })?,
+            _ => Vec::new(),
+        };
+        let scored = match request.mode {
+            SearchMode::Semantic => semantic,
+            SearchMode::Keyword => keyword,
+            SearchMode::Hybrid => {
+                let ids =
+                    |list: &[(usize, f32)]| list.iter().map(|(id, _)| *id).collect::<Vec<_>>();
+                search::reciprocal_rank_fusion(&[ids(&keyword), ids(&semantic)], request.limit)
+            }
+        };
         let ids: Vec<usize> = scored.iter().map(|(id, _)| *id).collect();
         let mut records = self
             .db

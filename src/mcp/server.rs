@@ -14,7 +14,7 @@ use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 use super::types::*;
 use super::view::{job_summary, job_view};
 use crate::embed::Embedder;
-use crate::index::{CodeIndex, collection_name};
+use crate::index::{CodeIndex, SearchFilters, SearchRequest, collection_name};
 use crate::jobs::manager::validate_user_id;
 use crate::jobs::{CancelOutcome, JobId, JobManager, JobStatus};
 use crate::store::JobFilter;
@@ -61,6 +61,27 @@ pub(super) fn internal(error: impl std::fmt::Display) -> String {
 impl CodeIndexServer {
     pub(super) fn jobs(&self) -> &Arc<JobManager> {
         &self.jobs
+    }
+
+    /// Returns true if the user has a queued or running job.
+    fn has_unfinished_jobs(&self, user_id: &str) -> Result<bool, String> {
+        for status in [JobStatus::Queued, JobStatus::Running] {
+            let filter = JobFilter {
+                user_id: Some(user_id.to_string()),
+                status: Some(status),
+                limit: 1,
+            };
+            if !self
+                .jobs
+                .store()
+                .list(&filter)
+                .map_err(internal)?
+                .is_empty()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 
@@ -206,8 +227,10 @@ impl CodeIndexServer {
 
     /// Searches a user's indexed code by meaning.
     #[tool(
-        description = "Search a user's indexed code semantically. Returns the closest chunks \
-        with path, line range, symbol name, kind, language, score and a snippet.",
+        description = "Search a user's indexed code. Default mode hybrid fuses keyword (BM25 \
+        over identifier-split words) and semantic rankings; semantic and keyword use one. \
+        Optional filters: language, kind, path_prefix, path_glob. Returns chunks with path, \
+        line range, symbol name, kind, language, score and a snippet.",
         annotations(title = "Search code", read_only_hint = true, open_world_hint = false)
     )]
     async fn search_code(
@@ -236,9 +259,24 @@ impl CodeIndexServer {
         let index = self.index.clone();
         let embedder = self.embedder.clone();
         let name = collection.clone();
+        let mode = args.mode.unwrap_or_default();
+        let filters = SearchFilters {
+            language: args.language,
+            kind: args.kind,
+            path_prefix: args.path_prefix,
+            path_glob: args.path_glob,
+        };
+        let indexing_in_progress = self.has_unfinished_jobs(&args.user_id)?;
         let (hits, total) = tokio::task::spawn_blocking(move || {
-            let query = embedder.embed(&[args.query.as_str()]).remove(0);
-            let hits = index.search(&name, &query, limit)?;
+            let vector = embedder.embed(&[args.query.as_str()]).remove(0);
+            let request = SearchRequest {
+                vector: &vector,
+                text: &args.query,
+                mode,
+                limit,
+                filters,
+            };
+            let hits = index.search(&name, &request)?;
             let total = index.stats(&name)?.map_or(0, |stats| stats.live_chunks);
             Ok::<_, crate::store::StoreError>((hits, total))
         })
@@ -270,6 +308,8 @@ impl CodeIndexServer {
             collection_name: collection,
             results,
             total_chunks: total,
+            mode,
+            indexing_in_progress,
         }))
     }
 

@@ -129,6 +129,23 @@ pub struct SearchCodeArgs {
     /// Maximum number of results (default 10, at most 100).
     #[serde(default)]
     pub limit: Option<usize>,
+    /// `hybrid` (default: keyword and semantic rankings fused), `semantic`
+    /// (embedding similarity) or `keyword` (BM25 over identifier-split words).
+    #[serde(default)]
+    pub mode: Option<crate::index::SearchMode>,
+    /// Only chunks of this language, e.g. `python`, `rust`, `tsx`.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Only chunks of this kind, e.g. `function`, `method`, `class`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Only files whose absolute path starts with this, e.g. `/work/app/src/`.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    /// Only files whose absolute path matches this glob (`*` matches `/` too),
+    /// e.g. `*/tests/*.py`.
+    #[serde(default)]
+    pub path_glob: Option<String>,
 }
 
 /// One search result.
@@ -144,7 +161,8 @@ pub struct SearchResultItem {
     /// Chunk kind: function, method, class, struct, block, window, ...
     pub kind: String,
     pub language: String,
-    /// Cosine similarity to the query, from -1 to 1; higher is closer.
+    /// Higher is closer. Semantic: cosine similarity (-1 to 1). Keyword:
+    /// negated BM25. Hybrid: reciprocal-rank-fusion sum (at most about 0.033).
     pub score: f32,
     /// The first lines of the chunk.
     pub snippet: String,
@@ -157,6 +175,11 @@ pub struct SearchCodeResult {
     pub results: Vec<SearchResultItem>,
     /// Searchable chunks in the collection.
     pub total_chunks: usize,
+    /// Mode the results were ranked by.
+    pub mode: crate::index::SearchMode,
+    /// True while a job of this user is queued or running, so results may
+    /// miss files that are not indexed yet.
+    pub indexing_in_progress: bool,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -15,6 +15,7 @@ use super::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_webhooks.sql"),
+    include_str!("migrations/003_keyword.sql"),
 ];
 
 /// One connection to the database, shared behind a mutex. SQLite serialises
