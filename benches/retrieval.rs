@@ -1,0 +1,283 @@
+//! Retrieval-quality benchmark: can search find a function from its doc comment?
+//!
+//! Pairs come from real code on this machine: Python functions with docstrings
+//! from the Python standard library and Rust functions with `///` comments from
+//! the crates in the cargo registry. The query is the first sentence of the
+//! documentation; the target is the function with its documentation removed,
+//! written to a file of its own and indexed through the real workspace
+//! pipeline. Each query is run in keyword, semantic and hybrid mode, and the
+//! rank of the target's file gives recall@1, recall@10 and MRR.
+//!
+//! Run with `cargo bench --bench retrieval` (`BENCH_PAIRS`, default 2000 per
+//! language; `BENCH_PYTHON_ROOT` and `BENCH_RUST_ROOT` set the source trees).
+//! Under `cargo test` it runs with 100 pairs per language.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use mcp_code_index::code::{self, ChunkKind, ChunkLimits, ReadLimits, ReadOutcome};
+use mcp_code_index::embed::{Embedder, HashingEmbedder};
+use mcp_code_index::index::{CodeIndex, PersistentIndex, SearchFilters, SearchMode, SearchRequest};
+use mcp_code_index::jobs::model::Progress;
+use mcp_code_index::jobs::pipeline::{PipelineContext, run_workspace_job};
+use mcp_code_index::store::{DataDir, Database};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+/// One query and the function it describes.
+struct Pair {
+    query: String,
+    target: String,
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+/// Lists files with `extension` under `root`, sorted, so the sample is stable.
+fn source_files(root: &Path, extension: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = ignore::WalkBuilder::new(root)
+        .standard_filters(false)
+        .build()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_some_and(|kind| kind.is_file()))
+        .map(|entry| entry.into_path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == extension))
+        .filter(|path| {
+            !path
+                .components()
+                .any(|part| matches!(part.as_os_str().to_str(), Some("test" | "tests")))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// First sentence of a documentation text, on one line.
+fn first_sentence(doc: &str) -> String {
+    let flat = doc.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.find(". ") {
+        Some(end) => flat[..=end].to_string(),
+        None => flat,
+    }
+}
+
+/// Splits a Python function chunk into (docstring, body without it).
+fn split_python(text: &str) -> Option<(String, String)> {
+    let def = text.find("def ")?;
+    let header_end = def + text[def..].find(":\n")? + 2;
+    let rest = &text[header_end..];
+    let trimmed = rest.trim_start();
+    let quote = ["\"\"\"", "'''"]
+        .into_iter()
+        .find(|quote| trimmed.starts_with(quote))?;
+    let open = header_end + (rest.len() - trimmed.len());
+    let close = open + 3 + text[open + 3..].find(quote)?;
+    let doc = text[open + 3..close].to_string();
+    let body = format!("{}{}", &text[..header_end], &text[close + 3..]);
+    Some((doc, body))
+}
+
+/// Splits a Rust function chunk into (`///` documentation, code without it).
+fn split_rust(text: &str) -> Option<(String, String)> {
+    let mut doc = String::new();
+    let mut body = String::new();
+    for line in text.lines() {
+        match line.trim_start().strip_prefix("///") {
+            Some(comment) => {
+                doc.push_str(comment);
+                doc.push(' ');
+            }
+            None => {
+                body.push_str(line);
+                body.push('\n');
+            }
+        }
+    }
+    (!doc.trim().is_empty()).then_some((doc, body))
+}
+
+/// Collects up to `wanted` pairs from the files, spread over the whole tree.
+fn collect_pairs(
+    files: &[PathBuf],
+    wanted: usize,
+    split: fn(&str) -> Option<(String, String)>,
+) -> Vec<Pair> {
+    let limits = ReadLimits::default();
+    let chunk_limits = ChunkLimits {
+        max_chunk_bytes: 8000,
+        ..ChunkLimits::default()
+    };
+    let mut pairs = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let stride = (files.len() / (wanted / 2).max(1)).max(1);
+    for offset in 0..stride {
+        for path in files.iter().skip(offset).step_by(stride) {
+            if pairs.len() >= wanted {
+                return pairs;
+            }
+            let Ok(ReadOutcome::Source(source)) = code::read_path(path, &limits) else {
+                continue;
+            };
+            let parsed = code::parse_source(&source, &chunk_limits);
+            // At most two functions per file, so no single file dominates.
+            let mut taken = 0;
+            for chunk in parsed.chunks {
+                if pairs.len() >= wanted
+                    || taken == 2
+                    || !matches!(chunk.kind, ChunkKind::Function | ChunkKind::Method)
+                {
+                    continue;
+                }
+                let Some((doc, body)) = split(&chunk.text) else {
+                    continue;
+                };
+                let query = first_sentence(&doc);
+                if query.len() < 20 || body.lines().count() < 3 || !seen.insert(query.clone()) {
+                    continue;
+                }
+                pairs.push(Pair {
+                    query,
+                    target: body,
+                });
+                taken += 1;
+            }
+        }
+    }
+    pairs
+}
+
+/// Recall@1, recall@10 and MRR of one mode.
+#[derive(Default)]
+struct Scores {
+    hits_at_1: usize,
+    hits_at_10: usize,
+    reciprocal_ranks: f64,
+    queries: usize,
+}
+
+fn evaluate(
+    language: &str,
+    extension: &str,
+    pairs: &[Pair],
+    scratch: &Path,
+) -> Vec<(SearchMode, Scores)> {
+    let tree = scratch.join(format!("{language}_targets"));
+    std::fs::create_dir_all(&tree).expect("target directory is created");
+    for (n, pair) in pairs.iter().enumerate() {
+        std::fs::write(
+            tree.join(format!("target_{n:05}.{extension}")),
+            &pair.target,
+        )
+        .expect("target is written");
+    }
+    let data_dir =
+        DataDir::open(Some(&scratch.join(format!("{language}_data")))).expect("data dir opens");
+    let embedder = Arc::new(HashingEmbedder::default());
+    let db = Arc::new(Database::open(&data_dir.database_path()).expect("database opens"));
+    let index = Arc::new(PersistentIndex::new(
+        db,
+        data_dir.graphs_dir(),
+        embedder.name(),
+        embedder.dimension(),
+    ));
+    let collection = "bench_code".to_string();
+    let on_progress = |_: &Progress| {};
+    let ctx = PipelineContext {
+        index: index.clone(),
+        embedder: embedder.clone(),
+        read_limits: ReadLimits::default(),
+        chunk_limits: ChunkLimits::default(),
+        collection: collection.clone(),
+        cancel: CancellationToken::new(),
+        interrupt: CancellationToken::new(),
+        on_progress: &on_progress,
+    };
+    let metadata = json!({"workspace_path": tree.display().to_string()});
+    run_workspace_job(&ctx, metadata.as_object().unwrap()).expect("targets are indexed");
+
+    let modes = [
+        SearchMode::Keyword,
+        SearchMode::Semantic,
+        SearchMode::Hybrid,
+    ];
+    let mut results: Vec<(SearchMode, Scores)> = modes
+        .iter()
+        .map(|mode| (*mode, Scores::default()))
+        .collect();
+    for (n, pair) in pairs.iter().enumerate() {
+        let target = format!("target_{n:05}.{extension}");
+        let vector = embedder.embed(&[pair.query.as_str()]).remove(0);
+        for (mode, scores) in &mut results {
+            let request = SearchRequest {
+                vector: &vector,
+                text: &pair.query,
+                mode: *mode,
+                limit: 30,
+                filters: SearchFilters::default(),
+            };
+            let hits = index
+                .search(&collection, &request)
+                .expect("search succeeds");
+            let mut files: Vec<&str> = Vec::new();
+            for hit in &hits {
+                let name = hit.chunk.path.rsplit('/').next().unwrap_or("");
+                if !files.contains(&name) {
+                    files.push(name);
+                }
+            }
+            scores.queries += 1;
+            if let Some(rank) = files.iter().position(|name| *name == target) {
+                scores.hits_at_1 += usize::from(rank == 0);
+                scores.hits_at_10 += usize::from(rank < 10);
+                scores.reciprocal_ranks += 1.0 / (rank as f64 + 1.0);
+            }
+        }
+    }
+    results
+}
+
+fn main() {
+    let full = std::env::args().any(|arg| arg == "--bench");
+    let wanted: usize = std::env::var("BENCH_PAIRS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(if full { 2000 } else { 100 });
+    let python_root = env_or(
+        "BENCH_PYTHON_ROOT",
+        "/root/.pyenv/versions/3.11.7/lib/python3.11",
+    );
+    let rust_root = env_or(
+        "BENCH_RUST_ROOT",
+        &format!(
+            "{}/.cargo/registry/src",
+            std::env::var("HOME").unwrap_or_default()
+        ),
+    );
+    let scratch = tempfile::tempdir().expect("temp dir");
+
+    println!("| language | pairs | mode | recall@1 | recall@10 | MRR |");
+    println!("|---|---|---|---|---|---|");
+    let corpora: [(&str, &str, &str, fn(&str) -> Option<(String, String)>); 2] = [
+        ("python", "py", python_root.as_str(), split_python),
+        ("rust", "rs", rust_root.as_str(), split_rust),
+    ];
+    for (language, extension, root, split) in corpora {
+        let files = source_files(Path::new(root), extension);
+        if files.is_empty() {
+            println!("| {language} | 0 | (no sources under {root}) | | | |");
+            continue;
+        }
+        let pairs = collect_pairs(&files, wanted, split);
+        for (mode, scores) in evaluate(language, extension, &pairs, scratch.path()) {
+            let count = scores.queries.max(1) as f64;
+            println!(
+                "| {language} | {} | {mode:?} | {:.3} | {:.3} | {:.3} |",
+                pairs.len(),
+                scores.hits_at_1 as f64 / count,
+                scores.hits_at_10 as f64 / count,
+                scores.reciprocal_ranks / count
+            );
+        }
+    }
+}
