@@ -24,6 +24,9 @@ use mcp_code_index::store::{DataDir, Database};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+/// Splits a function chunk into its documentation and its code without it.
+type Splitter = fn(&str) -> Option<(String, String)>;
+
 /// One query and the function it describes.
 struct Pair {
     query: String,
@@ -258,7 +261,7 @@ fn main() {
 
     println!("| language | pairs | mode | recall@1 | recall@10 | MRR |");
     println!("|---|---|---|---|---|---|");
-    let corpora: [(&str, &str, &str, fn(&str) -> Option<(String, String)>); 2] = [
+    let corpora: [(&str, &str, &str, Splitter); 2] = [
         ("python", "py", python_root.as_str(), split_python),
         ("rust", "rs", rust_root.as_str(), split_rust),
     ];
