@@ -1,0 +1,104 @@
+"""search_code modes and filters over the polyglot fixture tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e_support import REPO_ROOT
+
+pytestmark = pytest.mark.anyio
+
+USER = "search_user"
+POLYGLOT = REPO_ROOT / "tests" / "fixtures" / "polyglot"
+
+
+async def search(server: Any, query: str, **options: Any) -> dict[str, Any]:
+    return await server.call_ok("search_code", {"user_id": USER, "query": query, "limit": 10, **options})
+
+
+async def indexed_server(start_server: Any) -> Any:
+    server_context = start_server()
+    server = await server_context.__aenter__()
+    job = await server.run_job("workspace_indexing", USER, {"workspace_path": str(POLYGLOT)})
+    assert job["status"] == "completed"
+    return server_context, server
+
+
+async def test_modes_report_their_scores(start_server) -> None:
+    context, server = await indexed_server(start_server)
+    try:
+        for mode in ["hybrid", "semantic", "keyword"]:
+            found = await search(server, "shopping cart total price", mode=mode)
+            assert found["mode"] == mode
+            assert found["results"], f"{mode} found nothing"
+            scores = [hit["score"] for hit in found["results"]]
+            assert scores == sorted(scores, reverse=True), f"{mode} scores are not ordered"
+            if mode == "semantic":
+                assert all(-1.0 <= score <= 1.0 for score in scores)
+        default = await search(server, "shopping cart total price")
+        assert default["mode"] == "hybrid"
+        assert default["indexing_in_progress"] is False
+    finally:
+        await context.__aexit__(None, None, None)
+
+
+async def test_keyword_mode_finds_exact_identifier(start_server) -> None:
+    context, server = await indexed_server(start_server)
+    try:
+        symbols = {}
+        for path in POLYGLOT.glob("[!.]*.*"):
+            found = await search(server, path.stem, mode="keyword")
+            symbols[path.name] = [Path(hit["path"]).name for hit in found["results"]]
+        # A file's own name is among its keywords, so each file ranks in the top 3.
+        for name, hits in symbols.items():
+            assert name in hits[:3], f"{name} not in the top 3 keyword hits {hits[:3]}"
+    finally:
+        await context.__aexit__(None, None, None)
+
+
+async def test_filters_restrict_results(start_server) -> None:
+    context, server = await indexed_server(start_server)
+    try:
+        cases = [
+            ({"language": "rust"}, lambda hit: hit["language"] == "rust"),
+            ({"kind": "function"}, lambda hit: hit["kind"] == "function"),
+            ({"path_glob": "*.go"}, lambda hit: hit["path"].endswith(".go")),
+            ({"path_prefix": str(POLYGLOT / "ca")}, lambda hit: Path(hit["path"]).name.startswith("ca")),
+        ]
+        for mode in ["hybrid", "semantic", "keyword"]:
+            for options, accepts in cases:
+                found = await search(server, "add item queue value", mode=mode, **options)
+                # Vector search always has neighbours; keyword search needs a shared word.
+                if mode == "semantic":
+                    assert found["results"], f"{mode} with {options} found nothing"
+                rejected = [hit["path"] for hit in found["results"] if not accepts(hit)]
+                assert not rejected, f"{mode} with {options} returned {rejected}"
+        none = await search(server, "add item", language="cobol")
+        assert none["results"] == []
+    finally:
+        await context.__aexit__(None, None, None)
+
+
+async def test_unknown_mode_rejected(start_server) -> None:
+    async with start_server() as server:
+        error = await server.call_error("search_code", {"user_id": USER, "query": "x y", "mode": "fuzzy"})
+        assert "fuzzy" in error
+
+
+async def test_search_reports_indexing_in_progress(start_server, tmp_path: Path) -> None:
+    tree = tmp_path / "big"
+    for index in range(1500):
+        directory = tree / f"pkg_{index // 100}"
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"module_{index}.py").write_text(f"def handler_{index}(value):\n    return value + {index}\n")
+    async with start_server() as server:
+        submitted = await server.submit("workspace_indexing", USER, {"workspace_path": str(tree)})
+        during = await search(server, "handler value")
+        final = await server.wait_for_job(submitted["job_id"], timeout=120)
+        after = await search(server, "handler value")
+    assert final["status"] == "completed"
+    assert during["indexing_in_progress"] is True
+    assert after["indexing_in_progress"] is False
