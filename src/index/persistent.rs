@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tracing::{info, warn};
 
 use super::chunks::{self, CollectionRow};
-use super::collection::Collection;
+use super::collection::{Collection, MAX_LIVE_FOR_IMMEDIATE_COMPACTION};
 use super::graph::{Graph, GraphMeta};
 use super::{CodeIndex, CollectionStats, FileRecord, NewChunk, SearchHit};
 use crate::store::{Database, StoreError};
@@ -165,6 +165,14 @@ impl CodeIndex for PersistentIndex {
             .map(|(id, chunk)| (*id, chunk.vector.as_slice()))
             .collect();
         state.apply(&removed, &vectors, generation);
+        if state.needs_compaction() && state.live.len() <= MAX_LIVE_FOR_IMMEDIATE_COMPACTION {
+            info!(
+                collection,
+                tombstones = state.tombstones,
+                "compacting graph"
+            );
+            *state = self.rebuild(collection, generation)?;
+        }
         Ok(added.into_iter().map(super::vector_id).collect())
     }
 
