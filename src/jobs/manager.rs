@@ -199,7 +199,8 @@ impl JobManager {
                 }
                 other => {
                     return Err(SubmitError(format!(
-                        "metadata.webhook_url must be a string, got {other}"
+                        "metadata.webhook_url must be a string, got {}",
+                        pipeline::json_type_name(other)
                     )));
                 }
             }

@@ -154,12 +154,28 @@ fn resolve(path: &str) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| PathBuf::from(path))
 }
 
+/// Names the JSON type of `value` for error messages ("an object", "a number"). Messages name
+/// the type and never echo the value, which may contain a secret.
+pub fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Returns the string value of a metadata key, or a failure naming the key.
 pub fn required_string<'m>(metadata: &'m Map<String, Value>, key: &str) -> Result<&'m str, String> {
     match metadata.get(key) {
         Some(Value::String(text)) if !text.trim().is_empty() => Ok(text),
         Some(Value::String(_)) => Err(format!("metadata.{key} is empty; pass a path")),
-        Some(other) => Err(format!("metadata.{key} must be a string, got {other}")),
+        Some(other) => Err(format!(
+            "metadata.{key} must be a string, got {}",
+            json_type_name(other)
+        )),
         None => Err(format!("metadata.{key} is missing")),
     }
 }
@@ -187,7 +203,10 @@ pub fn run_file_job(
         Some(other) => {
             return Err(JobStop::Failed(JobError::new(
                 "INVALID_METADATA",
-                format!("metadata.content must be a string with the file's text, got {other}"),
+                format!(
+                    "metadata.content must be a string with the file's text, got {}",
+                    json_type_name(other)
+                ),
                 json!({"key": "content"}),
             )));
         }

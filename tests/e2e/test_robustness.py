@@ -1,0 +1,52 @@
+"""Hostile or unusual input: secrets in malformed metadata, repeated submissions,
+cancellation races, path spellings and queries without searchable words."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.anyio
+
+USER = "user_123"
+SECRET = "LEAKME"
+
+
+def has_delivery(job: dict) -> bool:
+    return bool(job["webhook"] and job["webhook"]["deliveries"])
+
+
+async def test_malformed_metadata_hides_values(start_server, webhook_receiver, tmp_path: Path) -> None:
+    receiver = webhook_receiver()
+    path = tmp_path / "secret.py"
+    async with start_server() as server:
+        submitted = await server.submit(
+            "file_processing",
+            USER,
+            {"file_path": str(path), "content": {"api_token": SECRET}, "webhook_url": receiver.url},
+        )
+        [request] = await receiver.wait_for_requests(1)
+        job = await server.wait_for_job(submitted["job_id"], until=has_delivery)
+        rejected = await server.call_error(
+            "submit_job",
+            {
+                "job_type": "file_processing",
+                "user_id": USER,
+                "metadata": {"file_path": str(path), "webhook_url": {"password": SECRET}},
+            },
+        )
+        listed = await server.call_ok("list_jobs", {"user_id": USER})
+        stderr = server.stderr_path
+
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "INVALID_METADATA"
+    assert "got an object" in job["error"]["message"]
+    assert "got an object" in rejected
+    assert SECRET not in json.dumps(submitted)
+    assert SECRET not in json.dumps(job)
+    assert SECRET not in rejected
+    assert SECRET not in json.dumps(listed)
+    assert SECRET not in request.body.decode("utf-8", "replace")
+    assert SECRET not in stderr.read_text()
