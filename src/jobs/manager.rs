@@ -88,18 +88,20 @@ pub fn validate_user_id(user_id: &str) -> Result<(), String> {
     if user_id.is_empty() {
         return Err("user_id is empty; pass an id such as \"user_123\"".to_string());
     }
-    if user_id.len() > MAX_USER_ID_LEN {
-        return Err(format!(
-            "user_id is {} characters long; the maximum is {MAX_USER_ID_LEN}",
-            user_id.len()
-        ));
-    }
+    // Characters are checked first, so a long id of disallowed characters is reported for
+    // its characters and not for a byte length the caller never typed.
     if let Some(bad) = user_id
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
     {
         return Err(format!(
             "invalid user_id {user_id:?}: character {bad:?} is not allowed; use ASCII letters, digits, '_' and '-'"
+        ));
+    }
+    let length = user_id.chars().count();
+    if length > MAX_USER_ID_LEN {
+        return Err(format!(
+            "user_id is {length} characters long; the maximum is {MAX_USER_ID_LEN}"
         ));
     }
     Ok(())
@@ -511,5 +513,15 @@ mod tests {
         }
         assert!(validate_user_id(&"x".repeat(65)).is_err());
         assert!(validate_user_id(&"x".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn user_id_message_names_problem() {
+        let non_ascii = validate_user_id(&"é".repeat(40)).unwrap_err();
+        assert!(non_ascii.contains("is not allowed"), "{non_ascii}");
+        assert!(!non_ascii.contains("characters long"), "{non_ascii}");
+
+        let long = validate_user_id(&"x".repeat(70)).unwrap_err();
+        assert!(long.contains("70 characters long"), "{long}");
     }
 }
