@@ -50,3 +50,19 @@ async def test_malformed_metadata_hides_values(start_server, webhook_receiver, t
     assert SECRET not in json.dumps(listed)
     assert SECRET not in request.body.decode("utf-8", "replace")
     assert SECRET not in stderr.read_text()
+
+
+async def test_query_without_words_explains(start_server, tmp_path: Path) -> None:
+    path = tmp_path / "orders.py"
+    path.write_text("def parse_order(request):\n    return request\n")
+    async with start_server() as server:
+        job = await server.run_job("file_processing", USER, {"file_path": str(path)})
+        assert job["status"] == "completed"
+        empty = {query: await server.search(USER, query) for query in ["f", "🙂", "???"]}
+        found = await server.search(USER, "parse order")
+
+    for query, result in empty.items():
+        assert result["results"] == [], query
+        assert "no searchable words" in result["message"], query
+    assert found["results"]
+    assert "message" not in found
