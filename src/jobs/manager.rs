@@ -233,9 +233,24 @@ impl JobManager {
         if job.status.is_final() {
             return Ok(CancelOutcome::AlreadyFinished(job.status));
         }
-        if let Some(token) = self.lock_cancels().get(id) {
-            token.cancel();
+        // `finish` removes the token and writes the final status under this lock, so a token
+        // cancelled here is always seen by `finish`, and a missing token means the final
+        // status is already stored.
+        let cancels = self.lock_cancels();
+        match cancels.get(id) {
+            Some(token) => token.cancel(),
+            None => {
+                drop(cancels);
+                let status = self.store.get(id)?.map_or(job.status, |job| job.status);
+                if status.is_final() {
+                    return Ok(CancelOutcome::AlreadyFinished(status));
+                }
+                // NOTE: only a job interrupted by shutdown has no token and no final status;
+                // it resumes after the next start, and this request does not reach it.
+                return Ok(CancelOutcome::Cancelled(status));
+            }
         }
+        drop(cancels);
         if job.status == JobStatus::Queued {
             // A queued job never reaches a worker's run loop, so finish it here.
             self.finish(id, Err(JobStop::Cancelled));
@@ -325,10 +340,24 @@ impl JobManager {
 
     /// Records the final state of a job and, in the same transaction, queues
     /// its webhook message in the outbox.
+    ///
+    /// A job whose cancel token was cancelled before this point ends `cancelled`, even if its
+    /// work completed or failed, because `cancel_job` already reported it cancelled. Chunks
+    /// it stored stay stored.
     fn finish(&self, id: &JobId, outcome: Result<JobOutput, JobStop>) {
-        self.lock_cancels().remove(id);
         // Read before the transaction below, which holds the database.
         let webhooks = self.registered_webhooks(id);
+        // Held until the final status is written, so `cancel` cannot cancel the token between
+        // the check below and the write.
+        let mut cancels = self.lock_cancels();
+        let cancel_requested = cancels.remove(id).is_some_and(|token| token.is_cancelled());
+        let stopped_early = matches!(outcome, Err(JobStop::Cancelled | JobStop::Interrupted));
+        let outcome = if cancel_requested && !stopped_early {
+            info!(job_id = %id, "cancel_job arrived after the job's work ended; recording it as cancelled");
+            Err(JobStop::Cancelled)
+        } else {
+            outcome
+        };
         let mut apply = |job: &mut Job| {
             if job.status.is_final() {
                 return;
@@ -367,6 +396,7 @@ impl JobManager {
                 return;
             }
         };
+        drop(cancels);
         match &job.error {
             Some(error) => {
                 warn!(job_id = %id, code = %error.code, message = %error.message, "job failed")

@@ -66,3 +66,30 @@ async def test_query_without_words_explains(start_server, tmp_path: Path) -> Non
         assert "no searchable words" in result["message"], query
     assert found["results"]
     assert "message" not in found
+
+
+async def test_cancel_true_means_cancelled(start_server, webhook_receiver, tmp_path: Path) -> None:
+    receiver = webhook_receiver()
+    path = tmp_path / "small.py"
+    path.write_text("def small_job():\n    return 1\n")
+    rounds = 50
+    async with start_server() as server:
+        outcomes = []
+        for _ in range(rounds):
+            submitted = await server.submit(
+                "file_processing", USER, {"file_path": str(path), "webhook_url": receiver.url}
+            )
+            cancel = await server.call_ok("cancel_job", {"job_id": submitted["job_id"]})
+            outcomes.append((submitted["job_id"], cancel))
+        requests = await receiver.wait_for_requests(rounds, timeout=60)
+        finals = {job_id: await server.wait_for_job(job_id) for job_id, _ in outcomes}
+
+    webhook_status = {request.json()["job_id"]: request.json()["status"] for request in requests}
+    promised = [job_id for job_id, cancel in outcomes if cancel["cancelled"]]
+    assert promised, "no cancel_job call returned cancelled=true"
+    for job_id in promised:
+        assert finals[job_id]["status"] == "cancelled", job_id
+        assert webhook_status[job_id] == "cancelled", job_id
+    for job_id, cancel in outcomes:
+        if not cancel["cancelled"]:
+            assert finals[job_id]["status"] == cancel["status"], job_id
