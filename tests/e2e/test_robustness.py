@@ -81,8 +81,8 @@ async def test_cancel_true_means_cancelled(start_server, webhook_receiver, tmp_p
             )
             cancel = await server.call_ok("cancel_job", {"job_id": submitted["job_id"]})
             outcomes.append((submitted["job_id"], cancel))
-        requests = await receiver.wait_for_requests(rounds, timeout=60)
-        finals = {job_id: await server.wait_for_job(job_id) for job_id, _ in outcomes}
+        finals = {job_id: await server.wait_for_job(job_id, until=has_delivery) for job_id, _ in outcomes}
+        requests = await receiver.wait_for_requests(rounds)
 
     webhook_status = {request.json()["job_id"]: request.json()["status"] for request in requests}
     promised = [job_id for job_id, cancel in outcomes if cancel["cancelled"]]
