@@ -188,9 +188,10 @@ impl JobManager {
             JobType::FileProcessing => "file_path",
             JobType::WorkspaceIndexing => "workspace_path",
         };
-        pipeline::required_string(&metadata, path_key).map_err(|message| {
+        let path = pipeline::required_string(&metadata, path_key).map_err(|message| {
             SubmitError(format!("{message}; {} jobs need it", job_type.as_str()))
         })?;
+        pipeline::check_path(path_key, path).map_err(SubmitError)?;
         if let Some(url) = metadata.get("webhook_url") {
             match url {
                 Value::Null => {}

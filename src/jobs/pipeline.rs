@@ -4,7 +4,7 @@
 //! `spawn_blocking` so the async runtime's reactor threads stay free.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
@@ -149,9 +149,57 @@ impl Totals {
     }
 }
 
-/// Resolves a client-supplied path against the server's working directory.
+/// Resolves a client-supplied path against the server's working directory, so that every
+/// spelling of one file is stored under one path.
+///
+/// An existing path is canonicalized, which resolves symbolic links, `.` and `..`. A path that
+/// does not exist (a `content` job for an unsaved file) is made absolute, its `.` and `..`
+/// components are removed lexically, and its parent directory is canonicalized if it exists.
 fn resolve(path: &str) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| PathBuf::from(path))
+    if let Ok(canonical) = std::fs::canonicalize(path) {
+        return canonical;
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| PathBuf::from(path));
+    let normalized = normalize_lexically(&absolute);
+    let parent = normalized.parent().map(std::fs::canonicalize);
+    match (parent, normalized.file_name()) {
+        (Some(Ok(parent)), Some(name)) => parent.join(name),
+        _ => normalized,
+    }
+}
+
+/// Removes `.` and `..` components without touching the file system. `..` at the root stays
+/// at the root, as the kernel resolves it.
+fn normalize_lexically(path: &Path) -> PathBuf {
+    let mut normalized = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                normalized.pop();
+            }
+            other => normalized.push(other),
+        }
+    }
+    normalized
+}
+
+/// Checks a client-supplied path before the job is queued: a path with a NUL character cannot
+/// be opened, and a `file_path` with a trailing slash names a directory.
+pub fn check_path(key: &str, path: &str) -> Result<(), String> {
+    if path.contains('\0') {
+        return Err(format!(
+            "metadata.{key} contains a NUL character, which no path can contain"
+        ));
+    }
+    if key == "file_path" && path.ends_with(std::path::MAIN_SEPARATOR) {
+        return Err(format!(
+            "metadata.file_path {path:?} ends with {:?}, so it names a directory; pass the \
+             file's path without it, or use workspace_indexing for a directory",
+            std::path::MAIN_SEPARATOR
+        ));
+    }
+    Ok(())
 }
 
 /// Names the JSON type of `value` for error messages ("an object", "a number"). Messages name
@@ -187,6 +235,13 @@ pub fn run_file_job(
 ) -> Result<JobOutput, JobStop> {
     let started = std::time::Instant::now();
     let given = required_string(metadata, "file_path").map_err(|message| {
+        JobStop::Failed(JobError::new(
+            "INVALID_METADATA",
+            message,
+            json!({"key": "file_path"}),
+        ))
+    })?;
+    check_path("file_path", given).map_err(|message| {
         JobStop::Failed(JobError::new(
             "INVALID_METADATA",
             message,
@@ -253,6 +308,13 @@ pub fn run_workspace_job(
 ) -> Result<JobOutput, JobStop> {
     let started = std::time::Instant::now();
     let given = required_string(metadata, "workspace_path").map_err(|message| {
+        JobStop::Failed(JobError::new(
+            "INVALID_METADATA",
+            message,
+            json!({"key": "workspace_path"}),
+        ))
+    })?;
+    check_path("workspace_path", given).map_err(|message| {
         JobStop::Failed(JobError::new(
             "INVALID_METADATA",
             message,
@@ -427,4 +489,41 @@ fn index_source(
     totals.warnings.extend(source.warnings.iter().cloned());
     totals.warnings.extend(parsed.warnings);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_lexically_table() {
+        let cases = [
+            ("/a/b/../c", "/a/c"),
+            ("/a/./b/", "/a/b"),
+            ("/a/b/../../..", "/"),
+            ("/../x.py", "/x.py"),
+            ("/a//b.py", "/a/b.py"),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(
+                normalize_lexically(Path::new(path)),
+                PathBuf::from(expected),
+                "path {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn check_path_table() {
+        let cases = [
+            ("file_path", "/w/a.py", true),
+            ("file_path", "/w/a.py/", false),
+            ("file_path", "/w/a\0.py", false),
+            ("workspace_path", "/w/", true),
+            ("workspace_path", "/w\0", false),
+        ];
+        for (key, path, valid) in cases {
+            assert_eq!(check_path(key, path).is_ok(), valid, "{key} {path:?}");
+        }
+    }
 }

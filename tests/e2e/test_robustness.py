@@ -93,3 +93,43 @@ async def test_cancel_true_means_cancelled(start_server, webhook_receiver, tmp_p
     for job_id, cancel in outcomes:
         if not cancel["cancelled"]:
             assert finals[job_id]["status"] == cancel["status"], job_id
+
+
+async def test_path_spellings_share_one_record(start_server, tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    (real / "a.py").write_text("def spelled_path():\n    return 1\n")
+    canonical = str((real / "a.py").resolve())
+    spellings = [
+        str(real / "a.py"),
+        str(real / ".." / "real" / "a.py"),
+        str(tmp_path / "link" / "a.py"),
+        "./real/a.py",
+        "real/./a.py",
+    ]
+    async with start_server(cwd=tmp_path) as server:
+        jobs = [await server.run_job("file_processing", USER, {"file_path": path}) for path in spellings]
+        unsaved = await server.run_job(
+            "file_processing",
+            USER,
+            {"file_path": str(tmp_path / "link" / "sub" / ".." / "new.py"), "content": "def new():\n    pass\n"},
+        )
+        stats = await server.call_ok("get_collection_stats", {"user_id": USER})
+        slash = await server.call_error(
+            "submit_job",
+            {"job_type": "file_processing", "user_id": USER, "metadata": {"file_path": str(real / "a.py") + "/"}},
+        )
+        nul = await server.call_error(
+            "submit_job",
+            {"job_type": "file_processing", "user_id": USER, "metadata": {"file_path": str(real / "a\0.py")}},
+        )
+
+    for path, job in zip(spellings, jobs):
+        assert job["status"] == "completed", path
+        assert job["result_data"]["file_path"] == canonical, path
+    assert unsaved["status"] == "completed"
+    assert unsaved["result_data"]["file_path"] == str((real / "new.py").resolve().parent / "new.py")
+    assert stats["files"] == 2
+    assert "names a directory" in slash
+    assert "NUL" in nul
