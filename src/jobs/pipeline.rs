@@ -340,6 +340,16 @@ pub fn run_workspace_job(
         )));
     }
 
+    // The walker reports an unreadable root as one warning and yields no files, which would
+    // end the job `completed` with nothing indexed and remove every file indexed before.
+    if let Err(error) = std::fs::read_dir(&root) {
+        return Err(JobStop::Failed(JobError::new(
+            "READ_FAILED",
+            format!("workspace_path {display} cannot be read: {error}; check its permissions"),
+            json!({"workspace_path": display}),
+        )));
+    }
+
     let mut totals = Totals::default();
     let files = collect_files(&root, &mut totals.warnings);
     totals.progress.files_total = files.len();

@@ -4,6 +4,7 @@ cancellation races, path spellings and queries without searchable words."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,20 @@ async def test_path_spellings_share_one_record(start_server, tmp_path: Path) -> 
     assert stats["files"] == 2
     assert "names a directory" in slash
     assert "NUL" in nul
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads directories whatever their permissions")
+async def test_unreadable_workspace_fails(start_server, tmp_path: Path) -> None:
+    root = tmp_path / "locked"
+    root.mkdir()
+    (root / "a.py").write_text("def locked():\n    return 1\n")
+    root.chmod(0)
+    try:
+        async with start_server() as server:
+            job = await server.run_job("workspace_indexing", USER, {"workspace_path": str(root)})
+    finally:
+        root.chmod(0o755)
+
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "READ_FAILED"
+    assert str(root) in job["error"]["message"]
