@@ -343,11 +343,6 @@ async def test_batch_collects_three_jobs(start_server, webhook_receiver, tmp_pat
     assert {delivery["outcome"] for delivery in deliveries} == {"delivered"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Worker::run claims every due message of a scan before the first task collects the "
-    "webhook's pending messages, so messages due together go out as one-event batches",
-)
 async def test_batch_due_at_start_sent_once(start_server, webhook_receiver, tmp_path: Path) -> None:
     """Messages whose batching window ended while the server was stopped go out as one batch."""
     receiver = webhook_receiver()
@@ -389,7 +384,8 @@ async def test_redeliver_repeats_message(start_server, webhook_receiver, tmp_pat
     assert second.body == first.body
     verify(registered["secret"], second)
     assert [delivery["message_id"] for delivery in deliveries] == [message_id, message_id]
-    assert [delivery["attempt"] for delivery in deliveries] == [2, 1]
+    # A redelivery starts a fresh retry schedule, so it is attempt 1 again.
+    assert [delivery["attempt"] for delivery in deliveries] == [1, 1]
     assert [delivery["outcome"] for delivery in deliveries] == ["delivered", "delivered"]
     assert "msg_unknown" in unknown
     assert "not found" in unknown
