@@ -47,6 +47,7 @@ fn store_file(index: &PersistentIndex, embedder: &HashingEmbedder, path: &str, t
         functions_found: chunks.len(),
         classes_found: 0,
         complexity_sum: chunks.len() as f64,
+        source_version: 0,
     };
     index
         .replace_file(COLLECTION, &record, chunks)

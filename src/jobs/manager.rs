@@ -329,6 +329,7 @@ impl JobManager {
             read_limits: self.config.read_limits.clone(),
             chunk_limits: self.config.chunk_limits.clone(),
             collection: collection_name(&job.user_id),
+            source_version: source_version(job),
             cancel,
             interrupt: self.interrupt.clone(),
             on_progress: &on_progress,
@@ -408,6 +409,14 @@ impl JobManager {
         }
         self.notifier.wake();
     }
+}
+
+/// Returns the job's creation time in Unix nanoseconds, which orders submissions of one file.
+///
+/// NOTE: this follows the system clock, so a clock set back between two submissions can let
+/// the older one win.
+fn source_version(job: &Job) -> i64 {
+    i64::try_from(job.created_at.unix_timestamp_nanos()).unwrap_or(i64::MAX)
 }
 
 /// Builds the webhook messages of a job that has just ended: one for its

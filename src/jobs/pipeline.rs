@@ -24,6 +24,9 @@ pub struct PipelineContext<'a> {
     pub read_limits: ReadLimits,
     pub chunk_limits: ChunkLimits,
     pub collection: String,
+    /// Creation time of the job in Unix nanoseconds. Files stored by a job created later are
+    /// not replaced or removed by this one.
+    pub source_version: i64,
     pub cancel: CancellationToken,
     /// Cancelled when the server shuts down; the job then stops and resumes
     /// after the next start.
@@ -289,7 +292,8 @@ pub fn run_file_job(
         }
         ReadOutcome::Skipped { reason, .. } => {
             // The file is unusable, so any chunks from an earlier version are stale.
-            ctx.index.remove_file(&ctx.collection, &display)?;
+            ctx.index
+                .remove_file(&ctx.collection, &display, ctx.source_version)?;
             totals.warnings.push(reason);
             totals.progress.files_skipped += 1;
         }
@@ -379,7 +383,8 @@ pub fn run_workspace_job(
                 }
             }
             Ok(ReadOutcome::Skipped { reason, path }) => {
-                ctx.index.remove_file(&ctx.collection, &path)?;
+                ctx.index
+                    .remove_file(&ctx.collection, &path, ctx.source_version)?;
                 known.remove(&path);
                 totals.warnings.push(reason);
                 totals.progress.files_skipped += 1;
@@ -396,7 +401,8 @@ pub fn run_workspace_job(
 
     // Whatever is left in `known` was indexed before and is gone or ignored now.
     for path in known.keys().filter(|path| !seen.contains(*path)) {
-        ctx.index.remove_file(&ctx.collection, path)?;
+        ctx.index
+            .remove_file(&ctx.collection, path, ctx.source_version)?;
         totals.files_removed += 1;
     }
 
@@ -487,10 +493,20 @@ fn index_source(
         functions_found: analysis.functions_found,
         classes_found: analysis.classes_found,
         complexity_sum: analysis.complexity_score * analysis.functions_found as f64,
+        source_version: ctx.source_version,
     };
-    let ids = ctx
+    let Some(ids) = ctx
         .index
-        .replace_file(&ctx.collection, &record, new_chunks)?;
+        .replace_file(&ctx.collection, &record, new_chunks)?
+    else {
+        debug!(path = %source.path, "a newer submission is stored; this version was not");
+        totals.warnings.push(format!(
+            "a newer submission of {} was indexed first; this version was not stored",
+            source.path
+        ));
+        totals.progress.files_processed += 1;
+        return Ok(());
+    };
 
     totals.progress.files_processed += 1;
     totals.progress.chunks_processed += ids.len();

@@ -151,3 +151,30 @@ async def test_unreadable_workspace_fails(start_server, tmp_path: Path) -> None:
     assert job["status"] == "failed"
     assert job["error"]["code"] == "READ_FAILED"
     assert str(root) in job["error"]["message"]
+
+
+def versioned_module(version: str, functions: int) -> str:
+    return "".join(
+        f"def handler_{version}_{n}(request):\n    return dispatch_{version}(request, {n})\n\n"
+        for n in range(functions)
+    )
+
+
+async def test_last_submission_wins(start_server, tmp_path: Path) -> None:
+    path = str(tmp_path / "versioned.py")
+    versions = [("v0", versioned_module("v0", 8_000)), ("v1", versioned_module("v1", 3)), ("v2", versioned_module("v2", 3))]
+    async with start_server() as server:
+        submitted = [
+            await server.submit("file_processing", USER, {"file_path": path, "content": content})
+            for _, content in versions
+        ]
+        jobs = [await server.wait_for_job(job["job_id"], timeout=120) for job in submitted]
+        search = await server.search(USER, "handler dispatch request", limit=100)
+
+    assert [job["status"] for job in jobs] == ["completed"] * 3
+    texts = [hit["snippet"] for hit in search["results"] if hit["path"] == path]
+    assert texts
+    for text in texts:
+        assert "handler_v2_" in text, text
+    skipped = [job for job in jobs[:2] if any("a newer submission" in warning for warning in job["warnings"])]
+    assert skipped, [job["warnings"] for job in jobs]
