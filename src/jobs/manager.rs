@@ -246,8 +246,8 @@ impl JobManager {
                 if status.is_final() {
                     return Ok(CancelOutcome::AlreadyFinished(status));
                 }
-                // NOTE: only a job interrupted by shutdown has no token and no final status;
-                // it resumes after the next start, and this request does not reach it.
+                // NOTE: only a job interrupted by shutdown has no token and no final status.
+                // It resumes after the next start, and this request does not cancel it.
                 return Ok(CancelOutcome::Cancelled(status));
             }
         }

@@ -233,7 +233,7 @@ impl CodeIndexServer {
             ));
         }
         // The hashing embedder maps a query without identifier words to the zero vector,
-        // which matches nothing, so the caller is told why the results are empty.
+        // which matches nothing, so the result explains why it is empty.
         let message = split_identifiers(&args.query).is_empty().then(|| {
             format!(
                 "query {:?} has no searchable words: words need at least two letters or \

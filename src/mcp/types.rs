@@ -157,8 +157,8 @@ pub struct SearchCodeResult {
     pub results: Vec<SearchResultItem>,
     /// Searchable chunks in the collection.
     pub total_chunks: usize,
-    /// Why `results` is empty when the query itself could match nothing, e.g. because it has
-    /// no searchable words. Absent otherwise.
+    /// Explanation of an empty `results` when the query itself can match nothing, e.g.
+    /// because it has no searchable words. Absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
