@@ -74,6 +74,7 @@ fn populate(root: &Path, chunks: usize) -> Duration {
             functions_found: CHUNKS_PER_FILE,
             classes_found: 0,
             complexity_sum: CHUNKS_PER_FILE as f64,
+            source_version: 0,
         };
         index
             .replace_file("bench_code", &record, new_chunks)
@@ -157,6 +158,7 @@ fn index_tree(data_dir: &DataDir, tree: &Path) -> (Duration, Progress) {
         read_limits: Default::default(),
         chunk_limits: Default::default(),
         collection: "tree_code".to_string(),
+        source_version: 0,
         cancel: CancellationToken::new(),
         interrupt: CancellationToken::new(),
         on_progress: &on_progress,

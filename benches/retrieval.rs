@@ -194,6 +194,7 @@ fn evaluate(
         collection: collection.clone(),
         cancel: CancellationToken::new(),
         interrupt: CancellationToken::new(),
+        source_version: 1,
         on_progress: &on_progress,
     };
     let metadata = json!({"workspace_path": tree.display().to_string()});

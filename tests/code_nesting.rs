@@ -138,3 +138,71 @@ fn parse_timeout_falls_back_to_windows() {
             .all(|chunk| chunk.kind.as_str() == "window")
     );
 }
+
+/// Nested definitions, one per line, with each level's opening and closing text.
+fn nested_lines(open: &str, close: &str, depth: usize) -> String {
+    let mut text = String::with_capacity(depth * (open.len() + close.len() + 2));
+    for _ in 0..depth {
+        text.push_str(open);
+        text.push('\n');
+    }
+    for _ in 0..depth {
+        text.push_str(close);
+        text.push('\n');
+    }
+    text
+}
+
+/// 100,000 nested definitions must give chunks whose count, text and symbols grow linearly
+/// with the file, because each piece of a nested member owns a copy of its qualified name.
+#[test]
+fn deep_definitions_stay_linear() {
+    const DEPTH: usize = 100_000;
+    let cases: Vec<(&'static str, String)> = vec![
+        ("classes.java", nested_lines("class A{", "}", DEPTH)),
+        ("unclosed.java", "class A{\n".repeat(DEPTH)),
+        ("modules.rs", nested_lines("mod a {", "}", DEPTH)),
+        ("namespaces.cs", nested_lines("namespace A {", "}", DEPTH)),
+        ("namespaces.ts", nested_lines("namespace A {", "}", DEPTH)),
+        ("modules.rb", nested_lines("module A", "end", DEPTH)),
+        ("functions.js", nested_lines("function f(){", "}", DEPTH)),
+        ("namespaces.cpp", nested_lines("namespace a {", "}", DEPTH)),
+    ];
+    for (path, text) in cases {
+        let input_bytes = text.len();
+        let (parsed, elapsed) = parse_on_small_stack(path, text);
+        let chunk_bytes: usize = parsed.chunks.iter().map(|chunk| chunk.text.len()).sum();
+        let symbol_bytes: usize = parsed
+            .chunks
+            .iter()
+            .filter_map(|chunk| chunk.symbol.as_ref())
+            .map(String::len)
+            .sum();
+        let longest_symbol = parsed
+            .chunks
+            .iter()
+            .filter_map(|chunk| chunk.symbol.as_ref())
+            .map(String::len)
+            .max()
+            .unwrap_or(0);
+        assert!(!parsed.chunks.is_empty(), "{path}: no chunks");
+        assert!(
+            parsed.chunks.len() <= input_bytes,
+            "{path}: {} chunks for {input_bytes} bytes",
+            parsed.chunks.len()
+        );
+        assert!(
+            chunk_bytes <= input_bytes,
+            "{path}: {chunk_bytes} chunk bytes for {input_bytes} input bytes"
+        );
+        assert!(
+            longest_symbol <= 700,
+            "{path}: a symbol is {longest_symbol} bytes long"
+        );
+        assert!(
+            symbol_bytes <= 4 * input_bytes,
+            "{path}: {symbol_bytes} symbol bytes for {input_bytes} input bytes"
+        );
+        assert!(elapsed < TIME_LIMIT, "{path}: took {elapsed:?}");
+    }
+}

@@ -71,8 +71,9 @@ impl ChunkKind {
 /// byte order mark was stripped, UTF-16 was converted or invalid UTF-8 was replaced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Chunk {
-    /// Name of the definition. Members of a split definition are prefixed with its symbol and a
-    /// dot (`Warehouse.add`, `linalg.Matrix.at`). `None` for blocks, windows and anonymous
+    /// Name of the definition. Members of a split definition are prefixed with the names of up
+    /// to two enclosing definitions and a dot (`Warehouse.add`, `linalg.Matrix.at`), so a
+    /// method four levels deep is `b.c.method`. `None` for blocks, windows and anonymous
     /// definitions.
     pub symbol: Option<String>,
     pub kind: ChunkKind,

@@ -20,6 +20,11 @@ use super::window::{split_windows, trim_range};
 /// through nodes larger than `max_chunk_bytes`, such as a class body or a large `if` block.
 const MAX_MEMBER_DEPTH: usize = 8;
 
+/// Enclosing names kept in front of a member's own name, so `a.b.c.d` is stored as `b.c.d`.
+/// Keeping every level would make the symbols of deeply nested code grow quadratically with the
+/// nesting depth, because each piece owns a copy of its symbol.
+const MAX_ENCLOSING_NAMES: usize = 2;
+
 /// A definition or the root, waiting to become pieces.
 struct Job<'tree> {
     /// The definition node itself, not its wrapper, or the root node.
@@ -95,7 +100,7 @@ fn member_job<'tree>(parent: &Job<'tree>, member: Member<'tree>, text: &str) -> 
     }
     let name = symbol_name(member.rule, member.node, text);
     let symbol = match (&parent.symbol, name) {
-        (Some(prefix), Some(name)) => Some(format!("{prefix}.{name}")),
+        (Some(prefix), Some(name)) => Some(qualified_name(prefix, &name)),
         (_, name) => name,
     };
     Job {
@@ -105,6 +110,18 @@ fn member_job<'tree>(parent: &Job<'tree>, member: Member<'tree>, text: &str) -> 
         symbol,
         is_root: false,
     }
+}
+
+/// Joins the last [`MAX_ENCLOSING_NAMES`] dot-separated parts of `prefix` and `name`.
+///
+/// Each part is at most 200 bytes long (the symbol name limit), so a symbol stays under about
+/// 600 bytes at any depth. A Go method `Type.Method` counts as two parts.
+fn qualified_name(prefix: &str, name: &str) -> String {
+    let kept_start = prefix
+        .rmatch_indices('.')
+        .nth(MAX_ENCLOSING_NAMES - 1)
+        .map_or(0, |(dot, _)| dot + 1);
+    format!("{}.{name}", &prefix[kept_start..])
 }
 
 /// Adds the text between members of `job` as pieces of the job's kind.
@@ -221,5 +238,23 @@ fn attach_comments<'tree>(
     }
     for ((_, node, rule), extent) in found.into_iter().zip(extents) {
         members.push(Member { node, rule, extent });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::qualified_name;
+
+    #[test]
+    fn qualified_name_keeps_two_enclosing_names() {
+        let cases = [
+            ("a", "f", "a.f"),
+            ("a.b", "f", "a.b.f"),
+            ("a.b.c", "f", "b.c.f"),
+            ("a.b.c.d.e", "f", "d.e.f"),
+        ];
+        for (prefix, name, expected) in cases {
+            assert_eq!(qualified_name(prefix, name), expected, "prefix {prefix}");
+        }
     }
 }

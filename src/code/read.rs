@@ -129,7 +129,7 @@ fn too_large(path: String, size: u64, limits: &ReadLimits) -> ReadOutcome {
 /// - a line longer than `max_line_bytes` marks the file as minified or generated: its language
 ///   becomes [`Language::Text`], so it is chunked by line and byte windows instead of being
 ///   parsed, with a warning;
-/// - an `@generated` or `Code generated ... DO NOT EDIT` marker near the start adds a warning.
+/// - an `@generated` or `Code generated ... DO NOT EDIT` marker in the first 10 lines adds a warning.
 pub fn decode_bytes(path: &str, bytes: &[u8], limits: &ReadLimits) -> ReadOutcome {
     let skip = |cause: String| ReadOutcome::Skipped {
         path: path.to_string(),
@@ -246,19 +246,24 @@ fn first_long_line(text: &str, max_bytes: usize) -> Option<(usize, usize)> {
         .map(|(index, line)| (index + 1, line.len()))
 }
 
-/// Finds a generated-code marker in the first 8 KiB: `@generated`, or Go's
-/// `Code generated ... DO NOT EDIT.` convention.
+/// Lines searched for a generated-code marker. Generators write it in a header comment, so a
+/// marker further down (a string constant, a test fixture, a comment about other files) does
+/// not make the file generated.
+const MARKER_LINES: usize = 10;
+
+/// Finds a generated-code marker in the first [`MARKER_LINES`] lines of the first 8 KiB:
+/// `@generated`, or Go's `Code generated ... DO NOT EDIT.` convention.
 fn generated_marker(text: &str) -> Option<&'static str> {
     let mut head_end = text.len().min(SNIFF_BYTES);
     while !text.is_char_boundary(head_end) {
         head_end -= 1;
     }
-    let head = &text[..head_end];
-    if head.contains("@generated") {
+    let header: Vec<&str> = text[..head_end].lines().take(MARKER_LINES).collect();
+    if header.iter().any(|line| line.contains("@generated")) {
         return Some("@generated");
     }
-    let go_marker = head
-        .lines()
+    let go_marker = header
+        .iter()
         .any(|line| line.contains("Code generated") && line.contains("DO NOT EDIT"));
     go_marker.then_some("Code generated ... DO NOT EDIT")
 }

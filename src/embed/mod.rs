@@ -2,7 +2,7 @@
 
 pub mod hashing;
 
-pub use hashing::HashingEmbedder;
+pub use hashing::{HashingEmbedder, split_identifiers};
 
 /// Turns text into vectors of a fixed dimension.
 ///

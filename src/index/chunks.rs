@@ -86,18 +86,39 @@ pub fn remove_file(tx: &Transaction, collection: &str, path: &str) -> rusqlite::
     Ok(ids)
 }
 
-/// Replaces a file's record and chunks. Returns the removed and the new point ids.
+/// Tells whether the stored record of `path` comes from a job newer than `source_version`.
+pub fn has_newer_version(
+    tx: &Transaction,
+    collection: &str,
+    path: &str,
+    source_version: i64,
+) -> rusqlite::Result<bool> {
+    let stored: Option<i64> = tx
+        .query_row(
+            "SELECT source_version FROM files WHERE collection = ?1 AND path = ?2",
+            params![collection, path],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(stored.is_some_and(|stored| stored > source_version))
+}
+
+/// Replaces a file's record and chunks. Returns the removed and the new point ids, or `None`
+/// without writing when the stored record has a newer `source_version`.
 pub fn replace_file(
     tx: &Transaction,
     collection: &str,
     file: &FileRecord,
     chunks: &[NewChunk],
-) -> rusqlite::Result<(Vec<usize>, Vec<usize>)> {
+) -> rusqlite::Result<Option<(Vec<usize>, Vec<usize>)>> {
+    if has_newer_version(tx, collection, &file.path, file.source_version)? {
+        return Ok(None);
+    }
     let removed = remove_file(tx, collection, &file.path)?;
     tx.execute(
         "INSERT INTO files (collection, path, content_hash, language, size_bytes, chunk_count,
-                            functions_found, classes_found, complexity_sum)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                            functions_found, classes_found, complexity_sum, source_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             collection,
             file.path,
@@ -107,7 +128,8 @@ pub fn replace_file(
             chunks.len() as i64,
             file.functions_found as i64,
             file.classes_found as i64,
-            file.complexity_sum
+            file.complexity_sum,
+            file.source_version
         ],
     )?;
     let first: i64 = tx.query_row(
@@ -145,7 +167,7 @@ pub fn replace_file(
         "UPDATE collections SET next_point_id = ?2, generation = generation + 1 WHERE name = ?1",
         params![collection, first + chunks.len() as i64],
     )?;
-    Ok((removed, added))
+    Ok(Some((removed, added)))
 }
 
 fn bump_generation(tx: &Transaction, collection: &str) -> rusqlite::Result<()> {
@@ -166,10 +188,11 @@ fn read_file_record(row: &rusqlite::Row) -> rusqlite::Result<FileRecord> {
         functions_found: row.get::<_, i64>(5)? as usize,
         classes_found: row.get::<_, i64>(6)? as usize,
         complexity_sum: row.get(7)?,
+        source_version: row.get(8)?,
     })
 }
 
-const FILE_COLUMNS: &str = "path, content_hash, language, size_bytes, chunk_count, functions_found, classes_found, complexity_sum";
+const FILE_COLUMNS: &str = "path, content_hash, language, size_bytes, chunk_count, functions_found, classes_found, complexity_sum, source_version";
 
 pub fn file(
     conn: &Connection,

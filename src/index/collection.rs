@@ -9,9 +9,21 @@ use std::collections::HashSet;
 
 use super::graph::Graph;
 
-/// Tombstones that trigger compaction: more than this many, and more than
-/// there are live points.
-const COMPACTION_MIN_TOMBSTONES: usize = 1_000;
+/// Tombstones that trigger compaction: more than this many, and more than a
+/// quarter of the live points. A rebuild then costs at most four inserts per
+/// replaced chunk.
+///
+/// NOTE: hnsw_rs prunes links as points are added, so a file replaced many
+/// times can leave its live chunks reachable only through its own tombstones,
+/// and a larger candidate list does not help. Compacting early is what keeps
+/// them findable. A small file in a large collection may still crowd its own
+/// neighbourhood before the quarter is reached.
+const COMPACTION_MIN_TOMBSTONES: usize = 64;
+
+/// Largest collection (in live points) that is compacted right after a file
+/// change. Larger ones wait for the next flush, so a write does not stall
+/// on a long rebuild.
+pub const MAX_LIVE_FOR_IMMEDIATE_COMPACTION: usize = 10_000;
 
 pub struct Collection {
     pub graph: Graph,
@@ -43,7 +55,7 @@ impl Collection {
     }
 
     pub fn needs_compaction(&self) -> bool {
-        self.tombstones > COMPACTION_MIN_TOMBSTONES && self.tombstones > self.live.len()
+        self.tombstones > COMPACTION_MIN_TOMBSTONES && self.tombstones > self.live.len() / 4
     }
 
     /// Returns up to `limit` live `(point id, score)` pairs nearest to `query`,
@@ -56,6 +68,6 @@ impl Collection {
     ) -> Vec<(usize, f32)> {
         let is_live =
             |id: &usize| self.live.contains(id) && allowed.is_none_or(|set| set.contains(id));
-        self.graph.search(query, limit, &is_live)
+        self.graph.search(query, limit, self.tombstones, &is_live)
     }
 }

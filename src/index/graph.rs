@@ -23,6 +23,9 @@ const MAX_LAYERS: usize = 16;
 const EF_CONSTRUCTION: usize = 200;
 /// Minimum size of the candidate list during search.
 const MIN_EF_SEARCH: usize = 64;
+/// Maximum size of the candidate list during search. Collections with more tombstones than
+/// this rely on compaction to keep their live points reachable.
+const MAX_EF_SEARCH: usize = 4_096;
 const BASENAME: &str = "graph";
 
 /// What a saved graph must match to be loaded.
@@ -75,16 +78,24 @@ impl Graph {
 
     /// Returns up to `limit` `(point id, cosine similarity)` pairs among the
     /// points for which `is_live` holds, best first.
+    ///
+    /// `rejected` is the number of points `is_live` rejects. The candidate list
+    /// grows by that many (up to [`MAX_EF_SEARCH`]), because rejected points
+    /// near the query otherwise fill it and hide the live ones.
     pub fn search(
         &self,
         query: &[f32],
         limit: usize,
+        rejected: usize,
         is_live: &dyn Fn(&usize) -> bool,
     ) -> Vec<(usize, f32)> {
         if limit == 0 || query.iter().all(|&x| x == 0.0) {
             return Vec::new();
         }
-        let ef = (limit * 4).max(MIN_EF_SEARCH);
+        let ef = (limit * 4)
+            .max(MIN_EF_SEARCH)
+            .saturating_add(rejected)
+            .min(MAX_EF_SEARCH.max(limit));
         let filter = |id: &usize| is_live(id);
         self.hnsw
             .search_filter(query, limit, ef, Some(&filter))
@@ -214,7 +225,7 @@ mod tests {
         let target = dir.path().join("c");
         sample().save(&target, &meta(7)).unwrap();
         let loaded = Graph::load(&target, &meta(7)).unwrap();
-        let hits = loaded.search(&[0.1, 1.0, 0.0], 1, &|_| true);
+        let hits = loaded.search(&[0.1, 1.0, 0.0], 1, 0, &|_| true);
         assert_eq!(hits[0].0, 2);
     }
 
@@ -244,7 +255,7 @@ mod tests {
     #[test]
     fn filter_hides_tombstones() {
         let graph = sample();
-        let hits = graph.search(&[1.0, 0.0, 0.0], 3, &|id| *id != 1);
+        let hits = graph.search(&[1.0, 0.0, 0.0], 3, 1, &|id| *id != 1);
         assert!(hits.iter().all(|(id, _)| *id != 1));
         assert_eq!(hits.len(), 2);
     }

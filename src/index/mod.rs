@@ -60,6 +60,9 @@ pub struct FileRecord {
     pub classes_found: usize,
     /// Sum of the cyclomatic complexities of the file's functions.
     pub complexity_sum: f64,
+    /// Creation time, in Unix nanoseconds, of the job that submitted this version of the file.
+    /// A version is not replaced or removed by a job created before it.
+    pub source_version: i64,
 }
 
 /// A search result: the chunk and its cosine similarity to the query.
@@ -91,16 +94,25 @@ pub struct CollectionStats {
 /// or all of its new ones, and a crash leaves one of the two stored.
 pub trait CodeIndex: Send + Sync {
     /// Replaces every chunk of `file.path` in `collection` with `chunks`,
-    /// creating the collection if needed. Returns the new vector ids in order.
+    /// creating the collection if needed. Returns the new vector ids in order,
+    /// or `None` without writing anything when the stored version of the file
+    /// has a newer `source_version`.
     fn replace_file(
         &self,
         collection: &str,
         file: &FileRecord,
         chunks: Vec<NewChunk>,
-    ) -> Result<Vec<String>, StoreError>;
+    ) -> Result<Option<Vec<String>>, StoreError>;
 
-    /// Removes a file and its chunks. Returns how many chunks there were.
-    fn remove_file(&self, collection: &str, path: &str) -> Result<usize, StoreError>;
+    /// Removes a file and its chunks, unless the stored version has a
+    /// `source_version` newer than `source_version`. Returns how many chunks
+    /// were removed.
+    fn remove_file(
+        &self,
+        collection: &str,
+        path: &str,
+        source_version: i64,
+    ) -> Result<usize, StoreError>;
 
     /// Returns the stored record of a file, if any.
     fn file(&self, collection: &str, path: &str) -> Result<Option<FileRecord>, StoreError>;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tracing::{info, warn};
 
 use super::chunks::{self, CollectionRow};
-use super::collection::Collection;
+use super::collection::{Collection, MAX_LIVE_FOR_IMMEDIATE_COMPACTION};
 use super::graph::{Graph, GraphMeta};
 use super::search::{self, SearchMode, SearchRequest};
 use super::{CodeIndex, CollectionStats, FileRecord, NewChunk, SearchHit};
@@ -154,7 +154,7 @@ impl CodeIndex for PersistentIndex {
         collection: &str,
         file: &FileRecord,
         new_chunks: Vec<NewChunk>,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Option<Vec<String>>, StoreError> {
         for chunk in &new_chunks {
             assert_eq!(
                 chunk.vector.len(),
@@ -164,9 +164,12 @@ impl CodeIndex for PersistentIndex {
         }
         let handle = self.handle(collection, true)?.expect("created on demand");
         let mut state = handle.write().unwrap_or_else(|e| e.into_inner());
-        let (removed, added) = self
+        let Some((removed, added)) = self
             .db
-            .write(|tx| chunks::replace_file(tx, collection, file, &new_chunks))?;
+            .write(|tx| chunks::replace_file(tx, collection, file, &new_chunks))?
+        else {
+            return Ok(None);
+        };
         let generation = self.generation(collection)?;
         let vectors: Vec<(usize, &[f32])> = added
             .iter()
@@ -174,17 +177,33 @@ impl CodeIndex for PersistentIndex {
             .map(|(id, chunk)| (*id, chunk.vector.as_slice()))
             .collect();
         state.apply(&removed, &vectors, generation);
-        Ok(added.into_iter().map(super::vector_id).collect())
+        if state.needs_compaction() && state.live.len() <= MAX_LIVE_FOR_IMMEDIATE_COMPACTION {
+            info!(
+                collection,
+                tombstones = state.tombstones,
+                "compacting graph"
+            );
+            *state = self.rebuild(collection, generation)?;
+        }
+        Ok(Some(added.into_iter().map(super::vector_id).collect()))
     }
 
-    fn remove_file(&self, collection: &str, path: &str) -> Result<usize, StoreError> {
+    fn remove_file(
+        &self,
+        collection: &str,
+        path: &str,
+        source_version: i64,
+    ) -> Result<usize, StoreError> {
         let Some(handle) = self.handle(collection, false)? else {
             return Ok(0);
         };
         let mut state = handle.write().unwrap_or_else(|e| e.into_inner());
-        let removed = self
-            .db
-            .write(|tx| chunks::remove_file(tx, collection, path))?;
+        let removed = self.db.write(|tx| {
+            if chunks::has_newer_version(tx, collection, path, source_version)? {
+                return Ok(Vec::new());
+            }
+            chunks::remove_file(tx, collection, path)
+        })?;
         let generation = self.generation(collection)?;
         state.apply(&removed, &[], generation);
         Ok(removed.len())

@@ -88,18 +88,20 @@ pub fn validate_user_id(user_id: &str) -> Result<(), String> {
     if user_id.is_empty() {
         return Err("user_id is empty; pass an id such as \"user_123\"".to_string());
     }
-    if user_id.len() > MAX_USER_ID_LEN {
-        return Err(format!(
-            "user_id is {} characters long; the maximum is {MAX_USER_ID_LEN}",
-            user_id.len()
-        ));
-    }
+    // Characters are checked first, so a long id of disallowed characters is reported for
+    // its characters and not for a byte length the caller never typed.
     if let Some(bad) = user_id
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
     {
         return Err(format!(
             "invalid user_id {user_id:?}: character {bad:?} is not allowed; use ASCII letters, digits, '_' and '-'"
+        ));
+    }
+    let length = user_id.chars().count();
+    if length > MAX_USER_ID_LEN {
+        return Err(format!(
+            "user_id is {length} characters long; the maximum is {MAX_USER_ID_LEN}"
         ));
     }
     Ok(())
@@ -186,9 +188,10 @@ impl JobManager {
             JobType::FileProcessing => "file_path",
             JobType::WorkspaceIndexing => "workspace_path",
         };
-        pipeline::required_string(&metadata, path_key).map_err(|message| {
+        let path = pipeline::required_string(&metadata, path_key).map_err(|message| {
             SubmitError(format!("{message}; {} jobs need it", job_type.as_str()))
         })?;
+        pipeline::check_path(path_key, path).map_err(SubmitError)?;
         if let Some(url) = metadata.get("webhook_url") {
             match url {
                 Value::Null => {}
@@ -199,7 +202,8 @@ impl JobManager {
                 }
                 other => {
                     return Err(SubmitError(format!(
-                        "metadata.webhook_url must be a string, got {other}"
+                        "metadata.webhook_url must be a string, got {}",
+                        pipeline::json_type_name(other)
                     )));
                 }
             }
@@ -230,9 +234,24 @@ impl JobManager {
         if job.status.is_final() {
             return Ok(CancelOutcome::AlreadyFinished(job.status));
         }
-        if let Some(token) = self.lock_cancels().get(id) {
-            token.cancel();
+        // `finish` removes the token and writes the final status under this lock, so a token
+        // cancelled here is always seen by `finish`, and a missing token means the final
+        // status is already stored.
+        let cancels = self.lock_cancels();
+        match cancels.get(id) {
+            Some(token) => token.cancel(),
+            None => {
+                drop(cancels);
+                let status = self.store.get(id)?.map_or(job.status, |job| job.status);
+                if status.is_final() {
+                    return Ok(CancelOutcome::AlreadyFinished(status));
+                }
+                // NOTE: only a job interrupted by shutdown has no token and no final status.
+                // It resumes after the next start, and this request does not cancel it.
+                return Ok(CancelOutcome::Cancelled(status));
+            }
         }
+        drop(cancels);
         if job.status == JobStatus::Queued {
             // A queued job never reaches a worker's run loop, so finish it here.
             self.finish(id, Err(JobStop::Cancelled));
@@ -310,6 +329,7 @@ impl JobManager {
             read_limits: self.config.read_limits.clone(),
             chunk_limits: self.config.chunk_limits.clone(),
             collection: collection_name(&job.user_id),
+            source_version: source_version(job),
             cancel,
             interrupt: self.interrupt.clone(),
             on_progress: &on_progress,
@@ -322,10 +342,24 @@ impl JobManager {
 
     /// Records the final state of a job and, in the same transaction, queues
     /// its webhook message in the outbox.
+    ///
+    /// A job whose cancel token was cancelled before this point ends `cancelled`, even if its
+    /// work completed or failed, because `cancel_job` already reported it cancelled. Chunks
+    /// it stored stay stored.
     fn finish(&self, id: &JobId, outcome: Result<JobOutput, JobStop>) {
-        self.lock_cancels().remove(id);
         // Read before the transaction below, which holds the database.
         let webhooks = self.registered_webhooks(id);
+        // Held until the final status is written, so `cancel` cannot cancel the token between
+        // the check below and the write.
+        let mut cancels = self.lock_cancels();
+        let cancel_requested = cancels.remove(id).is_some_and(|token| token.is_cancelled());
+        let stopped_early = matches!(outcome, Err(JobStop::Cancelled | JobStop::Interrupted));
+        let outcome = if cancel_requested && !stopped_early {
+            info!(job_id = %id, "cancel_job arrived after the job's work ended; recording it as cancelled");
+            Err(JobStop::Cancelled)
+        } else {
+            outcome
+        };
         let mut apply = |job: &mut Job| {
             if job.status.is_final() {
                 return;
@@ -364,6 +398,7 @@ impl JobManager {
                 return;
             }
         };
+        drop(cancels);
         match &job.error {
             Some(error) => {
                 warn!(job_id = %id, code = %error.code, message = %error.message, "job failed")
@@ -374,6 +409,14 @@ impl JobManager {
         }
         self.notifier.wake();
     }
+}
+
+/// Returns the job's creation time in Unix nanoseconds, which orders submissions of one file.
+///
+/// NOTE: this follows the system clock, so a clock set back between two submissions can let
+/// the older one win.
+fn source_version(job: &Job) -> i64 {
+    i64::try_from(job.created_at.unix_timestamp_nanos()).unwrap_or(i64::MAX)
 }
 
 /// Builds the webhook messages of a job that has just ended: one for its
@@ -510,5 +553,15 @@ mod tests {
         }
         assert!(validate_user_id(&"x".repeat(65)).is_err());
         assert!(validate_user_id(&"x".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn user_id_message_names_problem() {
+        let non_ascii = validate_user_id(&"é".repeat(40)).unwrap_err();
+        assert!(non_ascii.contains("is not allowed"), "{non_ascii}");
+        assert!(!non_ascii.contains("characters long"), "{non_ascii}");
+
+        let long = validate_user_id(&"x".repeat(70)).unwrap_err();
+        assert!(long.contains("70 characters long"), "{long}");
     }
 }

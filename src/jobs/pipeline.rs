@@ -4,7 +4,7 @@
 //! `spawn_blocking` so the async runtime's reactor threads stay free.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
@@ -24,6 +24,9 @@ pub struct PipelineContext<'a> {
     pub read_limits: ReadLimits,
     pub chunk_limits: ChunkLimits,
     pub collection: String,
+    /// Creation time of the job in Unix nanoseconds. Files stored by a job created later are
+    /// not replaced or removed by this one.
+    pub source_version: i64,
     pub cancel: CancellationToken,
     /// Cancelled when the server shuts down; the job then stops and resumes
     /// after the next start.
@@ -149,9 +152,70 @@ impl Totals {
     }
 }
 
-/// Resolves a client-supplied path against the server's working directory.
+/// Resolves a client-supplied path against the server's working directory, so that every
+/// spelling of one file is stored under one path.
+///
+/// An existing path is canonicalized, which resolves symbolic links, `.` and `..`. A path that
+/// does not exist (a `content` job for an unsaved file) is made absolute, its `.` and `..`
+/// components are removed lexically, and its parent directory is canonicalized if it exists.
 fn resolve(path: &str) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| PathBuf::from(path))
+    if let Ok(canonical) = std::fs::canonicalize(path) {
+        return canonical;
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| PathBuf::from(path));
+    let normalized = normalize_lexically(&absolute);
+    let parent = normalized.parent().map(std::fs::canonicalize);
+    match (parent, normalized.file_name()) {
+        (Some(Ok(parent)), Some(name)) => parent.join(name),
+        _ => normalized,
+    }
+}
+
+/// Removes `.` and `..` components without touching the file system. `..` at the root stays
+/// at the root, as the kernel resolves it.
+fn normalize_lexically(path: &Path) -> PathBuf {
+    let mut normalized = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                normalized.pop();
+            }
+            other => normalized.push(other),
+        }
+    }
+    normalized
+}
+
+/// Checks a client-supplied path before the job is queued: a path with a NUL character cannot
+/// be opened, and a `file_path` with a trailing slash names a directory.
+pub fn check_path(key: &str, path: &str) -> Result<(), String> {
+    if path.contains('\0') {
+        return Err(format!(
+            "metadata.{key} contains a NUL character, which no path can contain"
+        ));
+    }
+    if key == "file_path" && path.ends_with(std::path::MAIN_SEPARATOR) {
+        return Err(format!(
+            "metadata.file_path {path:?} ends with {:?}, so it names a directory; pass the \
+             file's path without it, or use workspace_indexing for a directory",
+            std::path::MAIN_SEPARATOR
+        ));
+    }
+    Ok(())
+}
+
+/// Names the JSON type of `value` for error messages ("an object", "a number"). Messages name
+/// the type and never echo the value, which may contain a secret.
+pub fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Returns the string value of a metadata key, or a failure naming the key.
@@ -159,7 +223,10 @@ pub fn required_string<'m>(metadata: &'m Map<String, Value>, key: &str) -> Resul
     match metadata.get(key) {
         Some(Value::String(text)) if !text.trim().is_empty() => Ok(text),
         Some(Value::String(_)) => Err(format!("metadata.{key} is empty; pass a path")),
-        Some(other) => Err(format!("metadata.{key} must be a string, got {other}")),
+        Some(other) => Err(format!(
+            "metadata.{key} must be a string, got {}",
+            json_type_name(other)
+        )),
         None => Err(format!("metadata.{key} is missing")),
     }
 }
@@ -177,6 +244,13 @@ pub fn run_file_job(
             json!({"key": "file_path"}),
         ))
     })?;
+    check_path("file_path", given).map_err(|message| {
+        JobStop::Failed(JobError::new(
+            "INVALID_METADATA",
+            message,
+            json!({"key": "file_path"}),
+        ))
+    })?;
     let path = resolve(given);
     let display = path.display().to_string();
 
@@ -187,7 +261,10 @@ pub fn run_file_job(
         Some(other) => {
             return Err(JobStop::Failed(JobError::new(
                 "INVALID_METADATA",
-                format!("metadata.content must be a string with the file's text, got {other}"),
+                format!(
+                    "metadata.content must be a string with the file's text, got {}",
+                    json_type_name(other)
+                ),
                 json!({"key": "content"}),
             )));
         }
@@ -215,7 +292,8 @@ pub fn run_file_job(
         }
         ReadOutcome::Skipped { reason, .. } => {
             // The file is unusable, so any chunks from an earlier version are stale.
-            ctx.index.remove_file(&ctx.collection, &display)?;
+            ctx.index
+                .remove_file(&ctx.collection, &display, ctx.source_version)?;
             totals.warnings.push(reason);
             totals.progress.files_skipped += 1;
         }
@@ -240,6 +318,13 @@ pub fn run_workspace_job(
             json!({"key": "workspace_path"}),
         ))
     })?;
+    check_path("workspace_path", given).map_err(|message| {
+        JobStop::Failed(JobError::new(
+            "INVALID_METADATA",
+            message,
+            json!({"key": "workspace_path"}),
+        ))
+    })?;
     let root = resolve(given);
     let display = root.display().to_string();
     if !root.exists() {
@@ -255,6 +340,16 @@ pub fn run_workspace_job(
             format!(
                 "workspace_path {display} is not a directory; use file_processing for one file"
             ),
+            json!({"workspace_path": display}),
+        )));
+    }
+
+    // The walker reports an unreadable root as one warning and yields no files, which would
+    // end the job `completed` with nothing indexed and remove every file indexed before.
+    if let Err(error) = std::fs::read_dir(&root) {
+        return Err(JobStop::Failed(JobError::new(
+            "READ_FAILED",
+            format!("workspace_path {display} cannot be read: {error}; check its permissions"),
             json!({"workspace_path": display}),
         )));
     }
@@ -288,7 +383,8 @@ pub fn run_workspace_job(
                 }
             }
             Ok(ReadOutcome::Skipped { reason, path }) => {
-                ctx.index.remove_file(&ctx.collection, &path)?;
+                ctx.index
+                    .remove_file(&ctx.collection, &path, ctx.source_version)?;
                 known.remove(&path);
                 totals.warnings.push(reason);
                 totals.progress.files_skipped += 1;
@@ -305,7 +401,8 @@ pub fn run_workspace_job(
 
     // Whatever is left in `known` was indexed before and is gone or ignored now.
     for path in known.keys().filter(|path| !seen.contains(*path)) {
-        ctx.index.remove_file(&ctx.collection, path)?;
+        ctx.index
+            .remove_file(&ctx.collection, path, ctx.source_version)?;
         totals.files_removed += 1;
     }
 
@@ -396,10 +493,20 @@ fn index_source(
         functions_found: analysis.functions_found,
         classes_found: analysis.classes_found,
         complexity_sum: analysis.complexity_score * analysis.functions_found as f64,
+        source_version: ctx.source_version,
     };
-    let ids = ctx
+    let Some(ids) = ctx
         .index
-        .replace_file(&ctx.collection, &record, new_chunks)?;
+        .replace_file(&ctx.collection, &record, new_chunks)?
+    else {
+        debug!(path = %source.path, "a newer submission is stored; this version was not");
+        totals.warnings.push(format!(
+            "a newer submission of {} was indexed first; this version was not stored",
+            source.path
+        ));
+        totals.progress.files_processed += 1;
+        return Ok(());
+    };
 
     totals.progress.files_processed += 1;
     totals.progress.chunks_processed += ids.len();
@@ -408,4 +515,41 @@ fn index_source(
     totals.warnings.extend(source.warnings.iter().cloned());
     totals.warnings.extend(parsed.warnings);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_lexically_table() {
+        let cases = [
+            ("/a/b/../c", "/a/c"),
+            ("/a/./b/", "/a/b"),
+            ("/a/b/../../..", "/"),
+            ("/../x.py", "/x.py"),
+            ("/a//b.py", "/a/b.py"),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(
+                normalize_lexically(Path::new(path)),
+                PathBuf::from(expected),
+                "path {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn check_path_table() {
+        let cases = [
+            ("file_path", "/w/a.py", true),
+            ("file_path", "/w/a.py/", false),
+            ("file_path", "/w/a\0.py", false),
+            ("workspace_path", "/w/", true),
+            ("workspace_path", "/w\0", false),
+        ];
+        for (key, path, valid) in cases {
+            assert_eq!(check_path(key, path).is_ok(), valid, "{key} {path:?}");
+        }
+    }
 }

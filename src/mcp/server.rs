@@ -13,7 +13,7 @@ use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 
 use super::types::*;
 use super::view::{job_summary, job_view};
-use crate::embed::Embedder;
+use crate::embed::{Embedder, split_identifiers};
 use crate::index::{CodeIndex, SearchFilters, SearchRequest, collection_name};
 use crate::jobs::manager::validate_user_id;
 use crate::jobs::{CancelOutcome, JobId, JobManager, JobStatus};
@@ -255,6 +255,16 @@ impl CodeIndexServer {
                 "invalid limit {limit}: use 1 to {MAX_SEARCH_LIMIT}"
             ));
         }
+        // The hashing embedder maps a query without identifier words to the zero vector,
+        // which matches nothing, so the result explains why it is empty.
+        let message = split_identifiers(&args.query).is_empty().then(|| {
+            format!(
+                "query {:?} has no searchable words: words need at least two letters or \
+                 digits and must not be stopwords; try an identifier or a description such as \
+                 \"parse config file\"",
+                args.query
+            )
+        });
         let collection = collection_name(&args.user_id);
         let index = self.index.clone();
         let embedder = self.embedder.clone();
@@ -310,6 +320,7 @@ impl CodeIndexServer {
             total_chunks: total,
             mode,
             indexing_in_progress,
+            message,
         }))
     }
 

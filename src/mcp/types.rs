@@ -180,6 +180,10 @@ pub struct SearchCodeResult {
     /// True while a job of this user is queued or running, so results may
     /// miss files that are not indexed yet.
     pub indexing_in_progress: bool,
+    /// Explanation of an empty `results` when the query itself can match nothing, e.g.
+    /// because it has no searchable words. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -130,7 +130,7 @@ pub struct ListDeliveriesArgs {
     /// Only attempts for this registered webhook.
     #[serde(default)]
     pub webhook_id: Option<String>,
-    /// Only attempts with this outcome: delivered, failed, timed_out or rejected.
+    /// Only attempts with this outcome: delivered, failed or timed_out.
     #[serde(default)]
     pub outcome: Option<String>,
     /// Maximum number of attempts, newest first (default 50, at most 500).
@@ -161,7 +161,9 @@ impl CodeIndexServer {
     }
 
     fn checked_url(&self, text: &str) -> Result<String, String> {
-        let url = parse_webhook_url(text)?;
+        // The shared check names the job's `webhook_url`; this tool's field is `url`.
+        let url =
+            parse_webhook_url(text).map_err(|error| error.replacen("webhook_url", "url", 1))?;
         check_url(self.jobs().config().webhook_address_policy, &url)?;
         Ok(url.to_string())
     }
@@ -427,7 +429,7 @@ impl CodeIndexServer {
     /// Lists delivery attempts, newest first.
     #[tool(
         description = "List webhook delivery attempts, newest first, filtered by job_id, \
-        webhook_id or outcome (delivered, failed, timed_out, rejected). Each has the status \
+        webhook_id or outcome (delivered, failed, timed_out). Each has the status \
         code, duration, error and the first 4 KiB of the response body.",
         annotations(
             title = "List deliveries",
@@ -467,7 +469,7 @@ impl CodeIndexServer {
     /// Sends a message again now, with its original id and body.
     #[tool(
         description = "Queue a webhook message for delivery again now, with the same webhook-id \
-        and body, whether its earlier attempts failed or succeeded.",
+        and body and a fresh retry schedule, whether its earlier attempts failed or succeeded.",
         annotations(
             title = "Redeliver",
             read_only_hint = false,

@@ -19,7 +19,7 @@ pub struct DeliveryLogEntry {
     pub url: String,
     /// 1 for the first attempt of the message.
     pub attempt: u32,
-    /// `delivered`, `failed`, `timed_out` or `rejected`.
+    /// `delivered`, `failed` or `timed_out`.
     pub outcome: String,
     pub status_code: Option<u16>,
     pub error: Option<String>,
@@ -190,12 +190,13 @@ impl WebhookStore {
         })
     }
 
-    /// Queues a message again for immediate delivery, whatever its state.
-    /// Returns false if no such message exists.
+    /// Queues a message again for immediate delivery, whatever its state, with
+    /// a fresh retry schedule. Returns false if no such message exists.
     pub fn redeliver(&self, message_id: &str, now_ms: i64) -> Result<bool, StoreError> {
         self.db.write(|tx| {
             Ok(tx.execute(
-                "UPDATE outbox SET state = 'pending', next_attempt_ms = ?2 WHERE message_id = ?1",
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?2
+                 WHERE message_id = ?1",
                 params![message_id, now_ms],
             )? > 0)
         })

@@ -7,7 +7,7 @@
 //! receiver does not delay the others, and records each attempt. Messages still
 //! pending at exit are sent after the next start.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -125,16 +125,13 @@ impl Worker {
         loop {
             match self.store.due_messages(unix_ms(), SCAN_BATCH) {
                 Ok(messages) => {
-                    for message in messages {
-                        if !self.lock_in_flight().insert(message.message_id.clone()) {
-                            continue;
-                        }
+                    for group in self.claim_groups(messages) {
                         let permit = limit
                             .clone()
                             .acquire_owned()
                             .await
                             .expect("semaphore is never closed");
-                        let attempt = self.attempt_task(message);
+                        let attempt = self.attempt_task(group);
                         tasks.spawn(async move {
                             attempt.await;
                             drop(permit);
@@ -166,9 +163,36 @@ impl Worker {
         self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Marks due messages as in flight and groups them: one group per
+    /// registered webhook, so a batching webhook sends all its due messages in
+    /// one POST, and one group per message sent to a job's own webhook URL.
+    fn claim_groups(&self, messages: Vec<OutboxMessage>) -> Vec<Vec<OutboxMessage>> {
+        let mut groups: Vec<Vec<OutboxMessage>> = Vec::new();
+        let mut group_of_webhook: HashMap<String, usize> = HashMap::new();
+        let mut in_flight = self.lock_in_flight();
+        for message in messages {
+            if !in_flight.insert(message.message_id.clone()) {
+                continue;
+            }
+            match &message.webhook_id {
+                Some(webhook_id) => {
+                    let index = *group_of_webhook
+                        .entry(webhook_id.clone())
+                        .or_insert_with(|| {
+                            groups.push(Vec::new());
+                            groups.len() - 1
+                        });
+                    groups[index].push(message);
+                }
+                None => groups.push(vec![message]),
+            }
+        }
+        groups
+    }
+
     fn attempt_task(
         &self,
-        message: OutboxMessage,
+        group: Vec<OutboxMessage>,
     ) -> impl std::future::Future<Output = ()> + use<> {
         let client = self.client.clone();
         let config = self.config.clone();
@@ -176,17 +200,21 @@ impl Worker {
         let webhooks = self.webhooks.clone();
         let in_flight = self.in_flight.clone();
         async move {
-            let sent = match &message.webhook_id {
+            let sent = match group.first().and_then(|first| first.webhook_id.clone()) {
                 None => {
-                    let request = Request {
-                        id: &message.message_id,
-                        url: &message.url,
-                        body: &message.body,
-                        secrets: &config.secrets,
-                        headers: &BTreeMap::new(),
-                    };
-                    let outcome = send(&client, config.address_policy, &request).await;
-                    vec![(message.clone(), outcome)]
+                    let mut sent = Vec::new();
+                    for message in &group {
+                        let request = Request {
+                            id: &message.message_id,
+                            url: &message.url,
+                            body: &message.body,
+                            secrets: &config.secrets,
+                            headers: &BTreeMap::new(),
+                        };
+                        let outcome = send(&client, config.address_policy, &request).await;
+                        sent.push((message.clone(), outcome));
+                    }
+                    sent
                 }
                 Some(webhook_id) => {
                     send_to_webhook(
@@ -195,23 +223,24 @@ impl Worker {
                         store.as_ref(),
                         &webhooks,
                         &in_flight,
-                        &message,
-                        webhook_id,
+                        &group,
+                        &webhook_id,
                     )
                     .await
                 }
             };
+            let mut claimed = Vec::new();
             for (sent_message, outcome) in sent {
                 record(&config, store.as_ref(), &sent_message, &outcome);
-                in_flight
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&sent_message.message_id);
+                claimed.push(sent_message.message_id);
             }
-            in_flight
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&message.message_id);
+            let mut in_flight = in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            for id in claimed
+                .iter()
+                .chain(group.iter().map(|message| &message.message_id))
+            {
+                in_flight.remove(id);
+            }
         }
     }
 }
@@ -225,9 +254,15 @@ async fn send_to_webhook(
     store: &dyn JobStore,
     webhooks: &WebhookStore,
     in_flight: &Mutex<HashSet<String>>,
-    message: &OutboxMessage,
+    group: &[OutboxMessage],
     webhook_id: &str,
 ) -> Vec<(OutboxMessage, Outcome)> {
+    let each = |outcome: Outcome| -> Vec<(OutboxMessage, Outcome)> {
+        group
+            .iter()
+            .map(|message| (message.clone(), outcome.clone()))
+            .collect()
+    };
     let webhook = match webhooks.get(webhook_id) {
         Ok(Some(webhook)) if webhook.disabled_reason.is_none() => webhook,
         Ok(found) => {
@@ -235,14 +270,14 @@ async fn send_to_webhook(
                 Some(reason) => format!("webhook {webhook_id} is disabled: {reason}"),
                 None => format!("webhook {webhook_id} was deleted"),
             };
-            return vec![(message.clone(), permanent_failure(reason))];
+            return each(permanent_failure(reason));
         }
         Err(error) => {
             error!(%error, webhook_id, "reading a registered webhook failed; the message stays queued");
             let mut outcome =
                 permanent_failure(format!("reading webhook {webhook_id} failed: {error}"));
             outcome.hints.permanent = false;
-            return vec![(message.clone(), outcome)];
+            return each(outcome);
         }
     };
     let now_ms = unix_ms();
@@ -252,29 +287,40 @@ async fn send_to_webhook(
         .filter_map(|secret| SigningSecret::parse(secret).ok())
         .collect();
 
-    let mut batch = vec![message.clone()];
-    if webhook.batch_window_ms.is_some() {
-        match store.pending_for_webhook(webhook_id) {
-            Ok(pending) => {
-                let mut claimed = in_flight.lock().unwrap_or_else(|e| e.into_inner());
-                for other in pending {
-                    if other.message_id != message.message_id
-                        && claimed.insert(other.message_id.clone())
-                    {
-                        batch.push(other);
-                    }
+    if webhook.batch_window_ms.is_none() {
+        // Without batching, the webhook's messages go out one by one.
+        let mut sent = Vec::new();
+        for message in group {
+            let request = Request {
+                id: &message.message_id,
+                url: &webhook.url,
+                body: &message.body,
+                secrets: &secrets,
+                headers: &webhook.headers,
+            };
+            let outcome = send(client, config.address_policy, &request).await;
+            update_health(webhooks, &webhook.id, &outcome, config.disable_after);
+            sent.push((message.clone(), outcome));
+        }
+        return sent;
+    }
+
+    // A batch takes the due group and every other pending message of the webhook.
+    let mut batch = group.to_vec();
+    match store.pending_for_webhook(webhook_id) {
+        Ok(pending) => {
+            let mut claimed = in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            for other in pending {
+                if claimed.insert(other.message_id.clone()) {
+                    batch.push(other);
                 }
             }
-            Err(error) => {
-                warn!(%error, webhook_id, "reading pending messages failed; sending one message")
-            }
+        }
+        Err(error) => {
+            warn!(%error, webhook_id, "reading pending messages failed; sending the due ones")
         }
     }
-    let (id, body) = if webhook.batch_window_ms.is_some() {
-        batch_body(&webhook.id, &batch)
-    } else {
-        (message.message_id.clone(), message.body.clone())
-    };
+    let (id, body) = batch_body(&webhook.id, &batch);
     let request = Request {
         id: &id,
         url: &webhook.url,

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -99,13 +99,17 @@ class ReceiverBehaviour:
     """Response of a receiver: a status code after an optional delay, or none at all.
 
     The first requests get the codes of `status_codes` in order, and every later
-    request gets `status_code`.
+    request gets `status_code`. `respond`, when set, writes the whole response
+    itself and is called with the handler and the 1-based request number.
     """
 
     status_code: int = 200
     status_codes: tuple[int, ...] = ()
     delay_seconds: float = 0.0
     hang: bool = False
+    response_body: bytes = b'{"received": true}'
+    response_headers: dict[str, str] = field(default_factory=dict)
+    respond: Callable[[BaseHTTPRequestHandler, int], None] | None = None
 
 
 class WebhookReceiver:
@@ -168,13 +172,18 @@ class WebhookReceiver:
             return
         if behaviour.delay_seconds:
             self._release.wait(behaviour.delay_seconds)
+        if behaviour.respond is not None:
+            behaviour.respond(handler, request_number)
+            return
         status_code = behaviour.status_code
         if request_number <= len(behaviour.status_codes):
             status_code = behaviour.status_codes[request_number - 1]
-        response_body = b'{"received": true}'
+        response_body = behaviour.response_body
         handler.send_response(status_code)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(response_body)))
+        for name, value in behaviour.response_headers.items():
+            handler.send_header(name, value)
         handler.end_headers()
         handler.wfile.write(response_body)
 

@@ -38,3 +38,7 @@ CREATE INDEX deliveries_by_message ON deliveries (message_id, id);
 -- Outbox messages know their event and, for registered webhooks, their webhook.
 ALTER TABLE outbox ADD COLUMN webhook_id TEXT;
 ALTER TABLE outbox ADD COLUMN event TEXT NOT NULL DEFAULT 'job.completed';
+
+-- Creation time (Unix nanoseconds) of the job that stored each file's chunks, so an older
+-- submission that finishes later does not overwrite a newer one. 0 for earlier rows.
+ALTER TABLE files ADD COLUMN source_version INTEGER NOT NULL DEFAULT 0;
