@@ -60,6 +60,12 @@ pub struct Config {
           default_value_t = AddressPolicy::Default)]
     pub webhook_address_policy: AddressPolicy,
 
+    /// A registered webhook whose every attempt has failed for this many
+    /// hours is disabled (list_webhooks shows the reason).
+    #[arg(long, env = "MCP_CODE_INDEX_WEBHOOK_DISABLE_AFTER_HOURS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..=8760))]
+    pub webhook_disable_after_hours: u64,
+
     /// After the client disconnects, time to wait for running jobs and then
     /// for pending webhook deliveries, in seconds each.
     #[arg(long, env = "MCP_CODE_INDEX_SHUTDOWN_GRACE_SECS", default_value_t = 15,
@@ -106,6 +112,7 @@ impl Config {
                 ..RetryPolicy::default()
             },
             address_policy: self.webhook_address_policy,
+            disable_after: Duration::from_secs(self.webhook_disable_after_hours * 3600),
             ..NotifierConfig::default()
         })
     }

@@ -13,6 +13,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 
 use super::model::{Job, JobError, JobId, JobStatus, JobType, Progress};
 use super::pipeline::{self, JobOutput, JobStop, PipelineContext};
+use super::progress_events::ProgressEvents;
 use crate::code::{ChunkLimits, ReadLimits};
 use crate::embed::Embedder;
 use crate::index::{CodeIndex, collection_name};
@@ -318,9 +319,18 @@ impl JobManager {
     fn run_blocking(&self, job: &Job, cancel: CancellationToken) -> Result<JobOutput, JobStop> {
         let store = self.store.clone();
         let id = job.id;
+        let progress_events = ProgressEvents::new(
+            self.store.clone(),
+            self.notifier.clone(),
+            job,
+            self.registered_webhooks(&id),
+        );
         let on_progress = move |progress: &Progress| {
             if let Err(error) = store.update(&id, &mut |job| job.progress = progress.clone()) {
                 warn!(%error, job_id = %id, "recording progress failed");
+            }
+            if let Some(events) = &progress_events {
+                events.report(progress);
             }
         };
         let ctx = PipelineContext {

@@ -4,6 +4,7 @@
 pub mod manager;
 pub mod model;
 pub mod pipeline;
+pub mod progress_events;
 pub mod redact;
 
 pub use manager::{CancelOutcome, JobManager, JobsConfig, SubmitError};

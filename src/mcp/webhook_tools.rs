@@ -14,7 +14,7 @@ use crate::store::{DeliveryFilter, DeliveryLogEntry, OutboxMessage};
 use crate::time_fmt::{now, rfc3339_millis};
 use crate::webhook::address::check_url;
 use crate::webhook::endpoints::{
-    EVENT_TYPES, StoredSecret, TEST_EVENT, Webhook, WebhookView, new_secret, new_webhook_id,
+    DEFAULT_EVENTS, StoredSecret, TEST_EVENT, Webhook, WebhookView, new_secret, new_webhook_id,
     validate_batch_window, validate_events, validate_headers,
 };
 use crate::webhook::notifier::unix_ms;
@@ -34,7 +34,8 @@ pub struct RegisterWebhookArgs {
     /// http or https URL that receives a signed POST per event.
     pub url: String,
     /// Event types to receive: job.completed, job.failed, job.cancelled
-    /// (default: all three).
+    /// (the default: all three) and job.progress (opt-in, at most every 2 s
+    /// per running job).
     #[serde(default)]
     pub events: Option<Vec<String>>,
     /// Extra request headers, e.g. {"X-Api-Key": "..."}. The webhook-* headers,
@@ -189,8 +190,10 @@ impl CodeIndexServer {
     ) -> Result<Json<RegisteredWebhook>, String> {
         validate_user_id(&args.user_id)?;
         let url = self.checked_url(&args.url)?;
-        let default_events: Vec<String> =
-            EVENT_TYPES.iter().map(|event| event.to_string()).collect();
+        let default_events: Vec<String> = DEFAULT_EVENTS
+            .iter()
+            .map(|event| event.to_string())
+            .collect();
         let events = validate_events(args.events.as_deref().unwrap_or(&default_events))?;
         validate_headers(&args.headers)?;
         let batch_window_ms = validate_batch_window(args.batch_window_seconds)?;

@@ -12,7 +12,19 @@ use sha2::{Digest, Sha256};
 use crate::jobs::model::{JobId, JobStatus};
 
 /// Events a registered webhook can subscribe to.
-pub const EVENT_TYPES: [&str; 3] = ["job.completed", "job.failed", "job.cancelled"];
+pub const EVENT_TYPES: [&str; 4] = [
+    "job.completed",
+    "job.failed",
+    "job.cancelled",
+    PROGRESS_EVENT,
+];
+/// Events a webhook gets when it names none: every job end, but no progress.
+pub const DEFAULT_EVENTS: [&str; 3] = ["job.completed", "job.failed", "job.cancelled"];
+/// Event sent while a job runs, to webhooks that opt in, at most every
+/// [`PROGRESS_EVENT_INTERVAL_MS`] per job.
+pub const PROGRESS_EVENT: &str = "job.progress";
+/// Shortest time between two progress events of one job, in milliseconds.
+pub const PROGRESS_EVENT_INTERVAL_MS: i64 = 2000;
 /// Event of the message that `send_test_webhook` queues.
 pub const TEST_EVENT: &str = "webhook.test";
 /// Most custom headers one webhook may carry.
