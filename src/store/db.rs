@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_webhooks.sql"),
     include_str!("migrations/003_keyword.sql"),
+    include_str!("migrations/004_outbox_order.sql"),
 ];
 
 /// One connection to the database, shared behind a mutex. SQLite serialises

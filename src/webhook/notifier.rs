@@ -123,9 +123,9 @@ impl Worker {
         // such as the webhook of a job that ended during the grace period.
         let mut final_pass = false;
         loop {
-            match self.store.due_messages(unix_ms(), SCAN_BATCH) {
-                Ok(messages) => {
-                    for group in self.claim_groups(messages) {
+            match self.scan_due() {
+                Ok(groups) => {
+                    for group in groups {
                         let permit = limit
                             .clone()
                             .acquire_owned()
@@ -163,13 +163,19 @@ impl Worker {
         self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Marks due messages as in flight and groups them: one group per
+    /// Reads the due messages, marks them in flight and groups them: one group per
     /// registered webhook, so a batching webhook sends all its due messages in
     /// one POST, and one group per message sent to a job's own webhook URL.
-    fn claim_groups(&self, messages: Vec<OutboxMessage>) -> Vec<Vec<OutboxMessage>> {
+    ///
+    /// The in-flight lock is taken before the outbox is read and held until the
+    /// messages are claimed. A delivery task removes its id only after it has
+    /// recorded the attempt, so a row read here can never be one whose attempt
+    /// ended in between, which would send it twice.
+    fn scan_due(&self) -> Result<Vec<Vec<OutboxMessage>>, crate::store::StoreError> {
+        let mut in_flight = self.lock_in_flight();
+        let messages = self.store.due_messages(unix_ms(), SCAN_BATCH)?;
         let mut groups: Vec<Vec<OutboxMessage>> = Vec::new();
         let mut group_of_webhook: HashMap<String, usize> = HashMap::new();
-        let mut in_flight = self.lock_in_flight();
         for message in messages {
             if !in_flight.insert(message.message_id.clone()) {
                 continue;
@@ -187,7 +193,7 @@ impl Worker {
                 None => groups.push(vec![message]),
             }
         }
-        groups
+        Ok(groups)
     }
 
     fn attempt_task(
@@ -307,17 +313,20 @@ async fn send_to_webhook(
 
     // A batch takes the due group and every other pending message of the webhook.
     let mut batch = group.to_vec();
-    match store.pending_for_webhook(webhook_id) {
-        Ok(pending) => {
-            let mut claimed = in_flight.lock().unwrap_or_else(|e| e.into_inner());
-            for other in pending {
-                if claimed.insert(other.message_id.clone()) {
-                    batch.push(other);
+    {
+        // Locked before the read for the same reason as in `scan_due`.
+        let mut claimed = in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        match store.pending_for_webhook(webhook_id) {
+            Ok(pending) => {
+                for other in pending {
+                    if claimed.insert(other.message_id.clone()) {
+                        batch.push(other);
+                    }
                 }
             }
-        }
-        Err(error) => {
-            warn!(%error, webhook_id, "reading pending messages failed; sending the due ones")
+            Err(error) => {
+                warn!(%error, webhook_id, "reading pending messages failed; sending the due ones")
+            }
         }
     }
     let (id, body) = batch_body(&webhook.id, &batch);
