@@ -34,6 +34,22 @@ pub enum ChunkKind {
 
 impl ChunkKind {
     /// Returns the snake_case name stored in the index.
+    /// Every kind, in declaration order.
+    pub const ALL: [ChunkKind; 12] = [
+        ChunkKind::Function,
+        ChunkKind::Method,
+        ChunkKind::Class,
+        ChunkKind::Struct,
+        ChunkKind::Enum,
+        ChunkKind::Interface,
+        ChunkKind::Trait,
+        ChunkKind::Impl,
+        ChunkKind::Module,
+        ChunkKind::Type,
+        ChunkKind::Block,
+        ChunkKind::Window,
+    ];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             ChunkKind::Function => "function",

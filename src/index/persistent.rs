@@ -114,7 +114,7 @@ impl PersistentIndex {
                 })
             }
             Err(reason) => {
-                info!(collection = name, %reason, "rebuilding graph from the database");
+                warn!(collection = name, %reason, "rebuilding graph from the database");
                 self.rebuild(name, row.generation)
             }
         }

@@ -85,6 +85,37 @@ impl CodeIndexServer {
     }
 }
 
+fn language_names() -> Vec<&'static str> {
+    crate::code::Language::ALL
+        .iter()
+        .map(|language| language.name())
+        .collect()
+}
+
+fn kind_names() -> Vec<&'static str> {
+    crate::code::ChunkKind::ALL
+        .iter()
+        .map(|kind| kind.as_str())
+        .collect()
+}
+
+/// Checks a search filter against its valid values; an empty string means no filter.
+fn checked_filter(
+    value: Option<String>,
+    field: &str,
+    valid: &[&str],
+) -> Result<Option<String>, String> {
+    match value {
+        Some(value) if value.is_empty() => Ok(None),
+        Some(value) if valid.contains(&value.as_str()) => Ok(Some(value)),
+        Some(value) => Err(format!(
+            "invalid {field} {value:?}; valid values are: {}",
+            valid.join(", ")
+        )),
+        None => Ok(None),
+    }
+}
+
 fn parse_job_id(text: &str) -> Result<JobId, String> {
     text.parse()
         .map_err(|_| format!("invalid job_id {text:?}: expected the UUID returned by submit_job"))
@@ -271,10 +302,10 @@ impl CodeIndexServer {
         let name = collection.clone();
         let mode = args.mode.unwrap_or_default();
         let filters = SearchFilters {
-            language: args.language,
-            kind: args.kind,
-            path_prefix: args.path_prefix,
-            path_glob: args.path_glob,
+            language: checked_filter(args.language, "language", &language_names())?,
+            kind: checked_filter(args.kind, "kind", &kind_names())?,
+            path_prefix: args.path_prefix.filter(|prefix| !prefix.is_empty()),
+            path_glob: args.path_glob.filter(|glob| !glob.is_empty()),
         };
         let indexing_in_progress = self.has_unfinished_jobs(&args.user_id)?;
         let (hits, total) = tokio::task::spawn_blocking(move || {

@@ -165,7 +165,8 @@ impl CodeIndexServer {
         // The shared check names the job's `webhook_url`; this tool's field is `url`.
         let url =
             parse_webhook_url(text).map_err(|error| error.replacen("webhook_url", "url", 1))?;
-        check_url(self.jobs().config().webhook_address_policy, &url)?;
+        check_url(self.jobs().config().webhook_address_policy, &url)
+            .map_err(|error| error.replacen("webhook_url", "url", 1))?;
         Ok(url.to_string())
     }
 }
@@ -280,7 +281,8 @@ impl CodeIndexServer {
             validate_headers(&headers)?;
             webhook.headers = headers;
         }
-        if args.batch_window_seconds.is_some() {
+        let window_changed = args.batch_window_seconds.is_some();
+        if window_changed {
             webhook.batch_window_ms = validate_batch_window(args.batch_window_seconds)?;
         }
         if let Some(description) = args.description {
@@ -296,6 +298,15 @@ impl CodeIndexServer {
         }
         webhook.updated_at = rfc3339_millis(now());
         self.jobs().webhooks().save(&webhook).map_err(internal)?;
+        if window_changed {
+            // Messages waiting out the old window are due by the end of the new one.
+            let due_ms = unix_ms() + webhook.batch_window_ms.unwrap_or(0) as i64;
+            self.jobs()
+                .webhooks()
+                .bring_forward(&webhook.id, due_ms)
+                .map_err(internal)?;
+            self.jobs().notifier().wake();
+        }
         Ok(Json(WebhookView::new(&webhook, unix_ms())))
     }
 
@@ -444,6 +455,13 @@ impl CodeIndexServer {
         &self,
         Parameters(args): Parameters<ListDeliveriesArgs>,
     ) -> Result<Json<DeliveryList>, String> {
+        if let Some(outcome) = &args.outcome
+            && !["delivered", "failed", "timed_out"].contains(&outcome.as_str())
+        {
+            return Err(format!(
+                "invalid outcome {outcome:?}: use delivered, failed or timed_out"
+            ));
+        }
         let limit = args.limit.unwrap_or(DEFAULT_DELIVERY_LIMIT);
         if limit == 0 || limit > MAX_DELIVERY_LIMIT {
             return Err(format!(

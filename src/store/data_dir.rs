@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 pub enum DataDirError {
     #[error("no data directory given and the platform has no default one; pass --data-dir")]
     NoDefault,
-    #[error("cannot create data directory {path}: {source}")]
+    #[error(
+        "cannot create data directory {path}: {source}; \
+         check that the path is a writable directory or pass another --data-dir"
+    )]
     Create {
         path: PathBuf,
         #[source]
@@ -23,7 +26,10 @@ pub enum DataDirError {
          stop that process or pass a different --data-dir"
     )]
     InUse { path: PathBuf },
-    #[error("cannot lock data directory {path}: {source}")]
+    #[error(
+        "cannot lock data directory {path}: {source}; \
+         make the directory writable or pass another --data-dir"
+    )]
     Lock {
         path: PathBuf,
         #[source]

@@ -190,6 +190,18 @@ impl WebhookStore {
         })
     }
 
+    /// Makes the webhook's pending messages due no later than `due_ms`.
+    pub fn bring_forward(&self, webhook_id: &str, due_ms: i64) -> Result<(), StoreError> {
+        self.db.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET next_attempt_ms = MIN(next_attempt_ms, ?2)
+                 WHERE webhook_id = ?1 AND state = 'pending'",
+                params![webhook_id, due_ms],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Queues a message again for immediate delivery, whatever its state, with
     /// a fresh retry schedule. Returns false if no such message exists.
     pub fn redeliver(&self, message_id: &str, now_ms: i64) -> Result<bool, StoreError> {

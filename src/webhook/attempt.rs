@@ -150,9 +150,9 @@ pub async fn send(
     outcome.duration_ms = started.elapsed().as_millis() as u64;
 
     if outcome.is_delivered() {
-        info!(webhook_id = %request.id, url = %request.url, status = ?outcome.status_code, duration_ms = outcome.duration_ms, "webhook delivered");
+        info!(message_id = %request.id, url = %request.url, status = ?outcome.status_code, duration_ms = outcome.duration_ms, "webhook delivered");
     } else {
-        warn!(webhook_id = %request.id, url = %request.url, outcome = outcome.outcome, error = ?outcome.error, duration_ms = outcome.duration_ms, "webhook attempt failed");
+        warn!(message_id = %request.id, url = %request.url, outcome = outcome.outcome, error = ?outcome.error, duration_ms = outcome.duration_ms, "webhook attempt failed");
     }
     outcome
 }

@@ -166,7 +166,7 @@ pub fn validate_headers(headers: &BTreeMap<String, String>) -> Result<(), String
                 .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
         if !is_token {
             return Err(format!(
-                "invalid header name {name:?}: use letters, digits and - only"
+                "invalid header name {name:?}: use letters, digits and - (HTTP token characters)"
             ));
         }
         if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
@@ -185,7 +185,7 @@ pub fn validate_headers(headers: &BTreeMap<String, String>) -> Result<(), String
                 value.len()
             ));
         }
-        if reqwest::header::HeaderValue::from_str(value).is_err() {
+        if !value.is_ascii() || reqwest::header::HeaderValue::from_str(value).is_err() {
             return Err(format!(
                 "invalid value for header {name:?}: use visible ASCII characters"
             ));
@@ -213,7 +213,8 @@ pub struct WebhookView {
     pub url: String,
     pub description: String,
     pub events: Vec<String>,
-    /// Custom headers, with values of secret-looking names redacted.
+    /// Names of the custom headers. Values are never shown, because any of
+    /// them may carry a credential.
     pub headers: BTreeMap<String, String>,
     /// Seconds events are collected before one batched POST; absent when each
     /// event is sent on its own.
@@ -229,17 +230,11 @@ pub struct WebhookView {
 
 impl WebhookView {
     pub fn new(webhook: &Webhook, now_ms: i64) -> Self {
+        // Any header value may be a credential, whatever its name, so none is shown.
         let headers = webhook
             .headers
-            .iter()
-            .map(|(name, value)| {
-                let shown = if crate::jobs::redact::is_secret_key(name) {
-                    crate::jobs::redact::REDACTED.to_string()
-                } else {
-                    value.clone()
-                };
-                (name.clone(), shown)
-            })
+            .keys()
+            .map(|name| (name.clone(), crate::jobs::redact::REDACTED.to_string()))
             .collect();
         Self {
             webhook_id: webhook.id.clone(),

@@ -76,8 +76,13 @@ async def test_filters_restrict_results(start_server) -> None:
                     assert found["results"], f"{mode} with {options} found nothing"
                 rejected = [hit["path"] for hit in found["results"] if not accepts(hit)]
                 assert not rejected, f"{mode} with {options} returned {rejected}"
-        none = await search(server, "add item", language="cobol")
-        assert none["results"] == []
+        none = await search(server, "add item", language="text")
+        assert all(hit["language"] == "text" for hit in none["results"])
+        error = await server.call_error("search_code", {"user_id": USER, "query": "add item", "language": "cobol"})
+        assert "cobol" in error
+        assert "python" in error
+        error = await server.call_error("search_code", {"user_id": USER, "query": "add item", "kind": "Function"})
+        assert "function" in error
     finally:
         await context.__aexit__(None, None, None)
 
