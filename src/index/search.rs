@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::embed::hashing::split_identifiers;
 
-/// Which rankings a search uses.
+/// Ranking a search uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SearchMode {

@@ -22,7 +22,7 @@ use crate::webhook::url_check::parse_webhook_url;
 
 /// Default time an old secret keeps signing after a rotation: one day.
 const DEFAULT_ROTATION_GRACE_SECS: u64 = 86_400;
-/// Longest rotation grace period: one week.
+/// Maximum rotation grace period: one week.
 const MAX_ROTATION_GRACE_SECS: u64 = 7 * 86_400;
 const DEFAULT_DELIVERY_LIMIT: usize = 50;
 const MAX_DELIVERY_LIMIT: usize = 500;

@@ -29,7 +29,7 @@ pub const PROGRESS_EVENT_INTERVAL_MS: i64 = 2000;
 pub const TEST_EVENT: &str = "webhook.test";
 /// Most custom headers one webhook may carry.
 const MAX_HEADERS: usize = 20;
-/// Longest custom header value, in bytes.
+/// Maximum custom header value length, in bytes.
 const MAX_HEADER_VALUE: usize = 1024;
 /// Longest accepted batching window, in seconds.
 pub const MAX_BATCH_WINDOW_SECS: u64 = 3600;
@@ -74,7 +74,7 @@ pub struct Webhook {
     /// Collect events for this long and send them as one batch; `None` sends
     /// one POST per event.
     pub batch_window_ms: Option<u64>,
-    /// Why delivery to this webhook stopped; `None` while it is enabled.
+    /// Reason delivery to this webhook stopped, or `None` while it is enabled.
     pub disabled_reason: Option<String>,
     /// Unix milliseconds of the first failed attempt since the last success.
     pub failing_since_ms: Option<i64>,
@@ -220,7 +220,7 @@ pub struct WebhookView {
     /// event is sent on its own.
     pub batch_window_seconds: Option<u64>,
     pub enabled: bool,
-    /// Why delivery stopped, for a disabled webhook.
+    /// Reason delivery stopped, for a disabled webhook.
     pub disabled_reason: Option<String>,
     /// Secrets that still sign requests (2 during a rotation grace period).
     pub active_secrets: usize,
