@@ -186,7 +186,7 @@ impl JobManager {
         let job_type = JobType::parse(job_type).map_err(SubmitError)?;
         validate_user_id(user_id).map_err(SubmitError)?;
         let path_key = match job_type {
-            JobType::FileProcessing => "file_path",
+            JobType::FileProcessing | JobType::FileRemoval => "file_path",
             JobType::WorkspaceIndexing => "workspace_path",
         };
         let path = pipeline::required_string(&metadata, path_key).map_err(|message| {
@@ -346,6 +346,7 @@ impl JobManager {
         };
         match job.job_type {
             JobType::FileProcessing => pipeline::run_file_job(&ctx, &job.metadata),
+            JobType::FileRemoval => pipeline::run_removal_job(&ctx, &job.metadata),
             JobType::WorkspaceIndexing => pipeline::run_workspace_job(&ctx, &job.metadata),
         }
     }

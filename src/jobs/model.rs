@@ -46,16 +46,23 @@ impl FromStr for JobId {
 pub enum JobType {
     /// Index one file: `metadata.file_path`, with optional `metadata.content`.
     FileProcessing,
+    /// Remove one file's chunks from the collection: `metadata.file_path`.
+    FileRemoval,
     /// Index a directory tree: `metadata.workspace_path`, honouring .gitignore.
     WorkspaceIndexing,
 }
 
 impl JobType {
-    pub const ALL: [JobType; 2] = [JobType::FileProcessing, JobType::WorkspaceIndexing];
+    pub const ALL: [JobType; 3] = [
+        JobType::FileProcessing,
+        JobType::WorkspaceIndexing,
+        JobType::FileRemoval,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobType::FileProcessing => "file_processing",
+            JobType::FileRemoval => "file_removal",
             JobType::WorkspaceIndexing => "workspace_indexing",
         }
     }
@@ -165,6 +172,9 @@ pub struct ResultData {
     /// whose chunks were removed (`workspace_indexing` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files_removed: Option<usize>,
+    /// Chunks removed from the collection (`file_removal` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunks_removed: Option<usize>,
 }
 
 /// Size and timing figures of a finished job.
@@ -285,7 +295,7 @@ mod tests {
         let error = JobType::parse("bogus").unwrap_err();
         assert!(error.contains("\"bogus\""), "{error}");
         assert!(
-            error.contains("file_processing, workspace_indexing"),
+            error.contains("file_processing, workspace_indexing, file_removal"),
             "{error}"
         );
     }

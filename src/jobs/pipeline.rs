@@ -141,6 +141,7 @@ impl Totals {
                 files_skipped: None,
                 files_unchanged: None,
                 files_removed: None,
+                chunks_removed: None,
             },
             metrics: Metrics {
                 processing_time_ms: started.elapsed().as_millis() as u64,
@@ -229,6 +230,33 @@ pub fn required_string<'m>(metadata: &'m Map<String, Value>, key: &str) -> Resul
         )),
         None => Err(format!("metadata.{key} is missing")),
     }
+}
+
+/// Removes one file's chunks and record from the collection (`file_removal`).
+/// The file itself need not exist; removing a file that was never indexed
+/// completes with `chunks_removed: 0`.
+pub fn run_removal_job(
+    ctx: &PipelineContext,
+    metadata: &Map<String, Value>,
+) -> Result<JobOutput, JobStop> {
+    let started = std::time::Instant::now();
+    let invalid = |message: String| {
+        JobStop::Failed(JobError::new(
+            "INVALID_METADATA",
+            message,
+            json!({"key": "file_path"}),
+        ))
+    };
+    let given = required_string(metadata, "file_path").map_err(invalid)?;
+    check_path("file_path", given).map_err(invalid)?;
+    let display = resolve(given).display().to_string();
+    ctx.check_stop()?;
+    let removed = ctx
+        .index
+        .remove_file(&ctx.collection, &display, ctx.source_version)?;
+    let mut output = Totals::default().into_output(display, ctx.collection.clone(), started);
+    output.result.chunks_removed = Some(removed);
+    Ok(output)
 }
 
 /// Indexes one file (`file_processing`), from disk or from `metadata.content`.

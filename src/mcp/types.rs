@@ -10,9 +10,10 @@ use crate::jobs::model::{DeliveryRecord, JobError, JobStatus, Metrics, Progress,
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SubmitJobArgs {
     /// Kind of job: `file_processing` (one file in `metadata.file_path`, optional unsaved
-    /// text in `metadata.content`) or `workspace_indexing` (the directory in
-    /// `metadata.workspace_path`, honouring .gitignore).
-    #[schemars(extend("enum" = ["file_processing", "workspace_indexing"]))]
+    /// text in `metadata.content`), `workspace_indexing` (the directory in
+    /// `metadata.workspace_path`, honouring .gitignore) or `file_removal` (drop the
+    /// chunks of `metadata.file_path` from the collection).
+    #[schemars(extend("enum" = ["file_processing", "workspace_indexing", "file_removal"]))]
     pub job_type: String,
     /// Owner of the collection the chunks go to (`{user_id}_code`): 1 to 64 ASCII
     /// letters, digits, `_` or `-`.

@@ -56,7 +56,7 @@ async def test_tools_list_complete(start_server) -> None:
     submit_schema = tools["submit_job"].input_schema
     assert set(submit_schema.get("required", [])) >= {"job_type", "user_id"}
     job_type = submit_schema["properties"]["job_type"]
-    assert set(job_type.get("enum", [])) == {"file_processing", "workspace_indexing"}
+    assert set(job_type.get("enum", [])) == {"file_processing", "workspace_indexing", "file_removal"}
     assert "metadata" in submit_schema["properties"]
     for tool_name in ("get_job_status", "cancel_job"):
         assert tools[tool_name].input_schema.get("required") == ["job_id"]
