@@ -84,8 +84,8 @@ fn populate(root: &Path, chunks: usize) -> Duration {
     started.elapsed()
 }
 
-/// Starts the server and returns the time until its `tools/list` answer, and
-/// then the time its first `search_code` call takes, which loads the saved graph.
+/// Starts the server and returns the time until its `tools/list` response and
+/// the duration of its first `search_code` call, which loads the saved graph.
 fn time_start_and_first_search(binary: &Path, data_dir: &Path) -> (Duration, Duration) {
     let started = Instant::now();
     let mut child = Command::new(binary)
@@ -113,7 +113,7 @@ fn time_start_and_first_search(binary: &Path, data_dir: &Path) -> (Duration, Dur
         loop {
             line.clear();
             if stdout.read_line(&mut line).expect("response is read") == 0 {
-                panic!("server closed stdout before answering request {id}");
+                panic!("server closed stdout before responding to request {id}");
             }
             if line.contains(&format!("\"id\":{id}")) {
                 return;

@@ -3,7 +3,7 @@
 //! Pairs come from real code on this machine: Python functions with docstrings
 //! from the Python standard library and Rust functions with `///` comments from
 //! the crates in the cargo registry. The query is the first sentence of the
-//! documentation; the target is the function with its documentation removed,
+//! documentation. The target is the function with its documentation removed,
 //! written to a file of its own and indexed through the real workspace
 //! pipeline. Each query is run in keyword, semantic and hybrid mode, and the
 //! rank of the target's file gives recall@1, recall@10 and MRR.
@@ -100,10 +100,10 @@ fn split_rust(text: &str) -> Option<(String, String)> {
     (!doc.trim().is_empty()).then_some((doc, body))
 }
 
-/// Collects up to `wanted` pairs from the files, spread over the whole tree.
+/// Collects up to `pair_limit` pairs from the files, spread over the whole tree.
 fn collect_pairs(
     files: &[PathBuf],
-    wanted: usize,
+    pair_limit: usize,
     split: fn(&str) -> Option<(String, String)>,
 ) -> Vec<Pair> {
     let limits = ReadLimits::default();
@@ -113,10 +113,10 @@ fn collect_pairs(
     };
     let mut pairs = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let stride = (files.len() / (wanted / 2).max(1)).max(1);
+    let stride = (files.len() / (pair_limit / 2).max(1)).max(1);
     for offset in 0..stride {
         for path in files.iter().skip(offset).step_by(stride) {
-            if pairs.len() >= wanted {
+            if pairs.len() >= pair_limit {
                 return pairs;
             }
             let Ok(ReadOutcome::Source(source)) = code::read_path(path, &limits) else {
@@ -124,10 +124,10 @@ fn collect_pairs(
             };
             let parsed = code::parse_source(&source, &chunk_limits);
             // At most two functions per file, so no single file dominates.
-            let mut taken = 0;
+            let mut pairs_from_file = 0;
             for chunk in parsed.chunks {
-                if pairs.len() >= wanted
-                    || taken == 2
+                if pairs.len() >= pair_limit
+                    || pairs_from_file == 2
                     || !matches!(chunk.kind, ChunkKind::Function | ChunkKind::Method)
                 {
                     continue;
@@ -143,7 +143,7 @@ fn collect_pairs(
                     query,
                     target: body,
                 });
-                taken += 1;
+                pairs_from_file += 1;
             }
         }
     }
@@ -243,7 +243,7 @@ fn evaluate(
 
 fn main() {
     let full = std::env::args().any(|arg| arg == "--bench");
-    let wanted: usize = std::env::var("BENCH_PAIRS")
+    let pair_limit: usize = std::env::var("BENCH_PAIRS")
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(if full { 2000 } else { 100 });
@@ -272,7 +272,7 @@ fn main() {
             println!("| {language} | 0 | (no sources under {root}) | | | |");
             continue;
         }
-        let pairs = collect_pairs(&files, wanted, split);
+        let pairs = collect_pairs(&files, pair_limit, split);
         for (mode, scores) in evaluate(language, extension, &pairs, scratch.path()) {
             let count = scores.queries.max(1) as f64;
             println!(

@@ -42,8 +42,8 @@ pub struct Config {
     pub embedding_dimension: u32,
 
     /// Standard Webhooks secrets (`whsec_<base64>`) that sign job webhooks,
-    /// newest first and separated by spaces or commas; while rotating, list the
-    /// new and the old secret so receivers holding either one verify.
+    /// newest first, separated by spaces or commas. During a rotation, list the
+    /// new and the old secret so that receivers with either one can verify.
     #[arg(long, env = "MCP_CODE_INDEX_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
 

@@ -28,7 +28,7 @@ const MIN_EF_SEARCH: usize = 64;
 const MAX_EF_SEARCH: usize = 4_096;
 const BASENAME: &str = "graph";
 
-/// What a saved graph must match to be loaded.
+/// Identity a saved graph must match to be loaded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GraphMeta {
     /// The collection's generation when the graph was saved.
@@ -137,7 +137,7 @@ impl Graph {
     }
 
     /// Loads a saved graph if it exists, matches `expected` and its checksums
-    /// are right. The error says why the save cannot be used.
+    /// are right. The error explains why the save cannot be used.
     pub fn load(dir: &Path, expected: &GraphMeta) -> Result<Self, String> {
         let meta_path = dir.join("meta.json");
         let text =

@@ -1,4 +1,4 @@
-//! Vector index: one collection per user (`{user_id}_code`). SQLite holds the
+//! Vector index: one collection per user (`{user_id}_code`). SQLite stores the
 //! chunks and their vectors; an in-process HNSW graph per collection answers
 //! nearest-neighbour queries and is persisted next to the database.
 
@@ -46,7 +46,7 @@ pub struct NewChunk {
     pub vector: Vec<f32>,
 }
 
-/// What is known about an indexed file, kept so that an unchanged file can be
+/// Record of an indexed file, kept so that an unchanged file can be
 /// skipped and still counted in workspace totals.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileRecord {
@@ -90,8 +90,8 @@ pub struct CollectionStats {
 
 /// Storage of chunk vectors per collection.
 ///
-/// `replace_file` is atomic: a search sees either all of a file's old chunks
-/// or all of its new ones, and a crash leaves one of the two stored.
+/// `replace_file` is atomic: a search returns either a file's old chunks or
+/// its new ones, never a mix, and a crash leaves one of the two stored.
 pub trait CodeIndex: Send + Sync {
     /// Replaces every chunk of `file.path` in `collection` with `chunks`,
     /// creating the collection if needed. Returns the new vector ids in order,

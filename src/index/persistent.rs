@@ -317,7 +317,7 @@ impl CodeIndex for PersistentIndex {
             let dir = self.graphs_dir.join(&name);
             match state.graph.save(&dir, &self.meta(state.generation)) {
                 Ok(()) => state.dirty = false,
-                // The database still holds everything, so a failed save only
+                // The database still stores everything, so a failed save only
                 // costs a rebuild at the next start.
                 Err(error) => warn!(collection = %name, %error, "saving graph failed"),
             }

@@ -358,7 +358,7 @@ impl JobManager {
     /// work completed or failed, because `cancel_job` already reported it cancelled. Chunks
     /// it stored stay stored.
     fn finish(&self, id: &JobId, outcome: Result<JobOutput, JobStop>) {
-        // Read before the transaction below, which holds the database.
+        // Read before the transaction below, which locks the database.
         let webhooks = self.registered_webhooks(id);
         // Held until the final status is written, so `cancel` cannot cancel the token between
         // the check below and the write.

@@ -124,7 +124,7 @@ pub struct Progress {
     pub chunks_processed: usize,
 }
 
-/// Where a job's vectors went.
+/// Storage summary of a job's vectors.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VectorStorage {
     /// Collection the chunks were stored in, `{user_id}_code`.
@@ -186,7 +186,7 @@ pub struct Metrics {
     pub file_size_bytes: u64,
 }
 
-/// Why a job failed.
+/// Error of a failed job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct JobError {
     /// Stable machine-readable code, e.g. `FILE_NOT_FOUND`.
@@ -265,7 +265,7 @@ impl Job {
         }
     }
 
-    /// The job's `metadata.webhook_url`, if it is a non-empty string.
+    /// Returns the job's `metadata.webhook_url`, if it is a non-empty string.
     pub fn webhook_url(&self) -> Option<&str> {
         self.metadata
             .get("webhook_url")

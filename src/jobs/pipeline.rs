@@ -48,7 +48,7 @@ impl PipelineContext<'_> {
     }
 }
 
-/// What a successful job produced.
+/// Output of a successful job.
 #[derive(Debug, Clone)]
 pub struct JobOutput {
     pub result: ResultData,
@@ -56,7 +56,7 @@ pub struct JobOutput {
     pub warnings: Vec<String>,
 }
 
-/// Why a job stopped early.
+/// Reason a job stopped early.
 #[derive(Debug)]
 pub enum JobStop {
     Failed(JobError),

@@ -25,7 +25,7 @@ const DEFAULT_SEARCH_LIMIT: usize = 10;
 const MAX_SEARCH_LIMIT: usize = 100;
 /// Lines of chunk text returned as a search result's snippet.
 const SNIPPET_LINES: usize = 12;
-/// Longest query accepted, in bytes.
+/// Maximum query length, in bytes.
 const MAX_QUERY_BYTES: usize = 10_000;
 
 /// The MCP server handler.

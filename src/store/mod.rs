@@ -39,7 +39,7 @@ pub enum StoreError {
     Corrupt { what: String, detail: String },
 }
 
-/// Which jobs `list` returns.
+/// Filter for `list`.
 #[derive(Debug, Clone, Default)]
 pub struct JobFilter {
     pub user_id: Option<String>,
@@ -68,7 +68,7 @@ pub struct OutboxMessage {
     pub event: String,
 }
 
-/// What happens to an outbox message after an attempt.
+/// Next state of an outbox message after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum OutboxNext {
     Delivered,

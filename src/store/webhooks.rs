@@ -30,7 +30,7 @@ pub struct DeliveryLogEntry {
     pub response_body: Option<String>,
 }
 
-/// Which attempts `list_deliveries` returns.
+/// Filter for `list_deliveries`.
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryFilter {
     pub job_id: Option<String>,

@@ -17,7 +17,7 @@ use crate::time_fmt::{now, rfc3339_millis};
 /// Bytes of the response body kept in the delivery log. The rest is never read.
 pub const RESPONSE_EXCERPT_BYTES: usize = 4096;
 
-/// What to send in one attempt.
+/// Request of one attempt.
 pub struct Request<'a> {
     /// Sent as `webhook-id`: a message id, or a batch id for a batch.
     pub id: &'a str,
@@ -29,7 +29,7 @@ pub struct Request<'a> {
     pub headers: &'a BTreeMap<String, String>,
 }
 
-/// How an attempt went.
+/// Result of one attempt.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// `delivered`, `failed` or `timed_out`.

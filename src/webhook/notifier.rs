@@ -94,13 +94,14 @@ impl Notifier {
         (Self { wake }, task)
     }
 
-    /// Tells the notifier that new messages are due. Never blocks.
+    /// Tells the notifier that new messages are due. It only sets a flag, so it
+    /// does not block.
     pub fn wake(&self) {
         self.wake.notify_one();
     }
 }
 
-/// Longest sleep between outbox scans when nothing is due, so that messages
+/// Maximum sleep between outbox scans when nothing is due, so that messages
 /// written by other paths are picked up too.
 const IDLE_SCAN: Duration = Duration::from_secs(30);
 /// Messages read from the outbox per scan.

@@ -332,7 +332,7 @@ def start_server(
             args=list(args),
             env={
                 "RUST_LOG": "info,mcp_code_index=debug",
-                # Servers of one test share a data directory unless told otherwise,
+                # Servers of one test share a data directory unless `data_dir` is given,
                 # so a restarted server sees the jobs and index of the one before.
                 "MCP_CODE_INDEX_DATA_DIR": str(data_dir or tmp_path / "data"),
             },
@@ -344,9 +344,9 @@ def start_server(
                 mode=mode,
                 read_timeout_seconds=REQUEST_TIMEOUT_SECONDS,
             )
-            # Leaving the block closes stdin, which ends the session; the SDK
-            # escalates to SIGTERM and then SIGKILL after 2 s each if the
-            # process does not exit.
+            # Leaving the block closes stdin, which ends the session. If the
+            # process does not exit, the SDK sends SIGTERM and then SIGKILL,
+            # 2 s apart.
             async with client:
                 yield ServerSession(client=client, stderr_path=stderr_path)
 

@@ -267,3 +267,23 @@ def initialize(server: RawServer) -> dict[str, Any]:
     response = server.response(1)
     server.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
     return response
+
+
+# Every tool the server lists, and the ones marked read-only.
+TOOLS = {
+    "submit_job",
+    "get_job_status",
+    "list_jobs",
+    "cancel_job",
+    "search_code",
+    "get_collection_stats",
+    "register_webhook",
+    "list_webhooks",
+    "update_webhook",
+    "delete_webhook",
+    "rotate_webhook_secret",
+    "send_test_webhook",
+    "list_deliveries",
+    "redeliver",
+}
+READ_ONLY_TOOLS = {"get_job_status", "list_jobs", "search_code", "get_collection_stats", "list_webhooks", "list_deliveries"}

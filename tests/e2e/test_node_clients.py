@@ -12,28 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from e2e_support import SHIPPING_FUNCTIONS, SHIPPING_MODULE, line_range, top_hit_for_symbol, write_shipping_module
+from e2e_support import (
+    SHIPPING_FUNCTIONS,
+    SHIPPING_MODULE,
+    TOOLS,
+    line_range,
+    top_hit_for_symbol,
+    write_shipping_module,
+)
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 # NOTE: Inspector 2.12.0 declares Node >= 22.19 in its engines field. The two
 # commands used here were only run on Node 20.20.2, where they work.
 INSPECTOR = NODE_DIR / "node_modules" / ".bin" / "mcp-inspector"
-TOOLS = {
-    "submit_job",
-    "get_job_status",
-    "list_jobs",
-    "cancel_job",
-    "search_code",
-    "get_collection_stats",
-    "register_webhook",
-    "list_webhooks",
-    "update_webhook",
-    "delete_webhook",
-    "rotate_webhook_secret",
-    "send_test_webhook",
-    "list_deliveries",
-    "redeliver",
-}
 # Exit code of the Inspector CLI when a tool call returns isError (EXIT_CODES.TOOL_ERROR in 2.12.0).
 INSPECTOR_TOOL_ERROR_EXIT = 5
 

@@ -11,27 +11,18 @@ from typing import Any
 import pytest
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, KNOWN_PROTOCOL_VERSIONS
 
-from e2e_support import LEGACY_PROTOCOL_VERSION, SHIPPING_FUNCTIONS, RawServer, initialize, write_shipping_module
+from e2e_support import (
+    LEGACY_PROTOCOL_VERSION,
+    READ_ONLY_TOOLS,
+    SHIPPING_FUNCTIONS,
+    TOOLS,
+    RawServer,
+    initialize,
+    write_shipping_module,
+)
 
 pytestmark = pytest.mark.anyio
 
-TOOLS = {
-    "submit_job",
-    "get_job_status",
-    "list_jobs",
-    "cancel_job",
-    "search_code",
-    "get_collection_stats",
-    "register_webhook",
-    "list_webhooks",
-    "update_webhook",
-    "delete_webhook",
-    "rotate_webhook_secret",
-    "send_test_webhook",
-    "list_deliveries",
-    "redeliver",
-}
-READ_ONLY_TOOLS = {"get_job_status", "list_jobs", "search_code", "get_collection_stats", "list_webhooks", "list_deliveries"}
 
 
 async def test_tools_list_complete(start_server) -> None:
