@@ -52,7 +52,7 @@ fn populate(root: &Path, chunks: usize) -> Duration {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let new_chunks = texts
             .iter()
-            .zip(embedder.embed(&refs))
+            .zip(refs.iter().map(|text| embedder.embed_one(text)))
             .enumerate()
             .map(|(n, (text, vector))| NewChunk {
                 symbol: Some(format!("handler_{file}_{n}")),

@@ -211,7 +211,7 @@ fn evaluate(
         .collect();
     for (n, pair) in pairs.iter().enumerate() {
         let target = format!("target_{n:05}.{extension}");
-        let vector = embedder.embed(&[pair.query.as_str()]).remove(0);
+        let vector = embedder.embed_one(&pair.query);
         for (mode, scores) in &mut results {
             let request = SearchRequest {
                 vector: &vector,

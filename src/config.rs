@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::code::{ChunkLimits, ReadLimits};
+use crate::embed::OpenAiConfig;
 use crate::jobs::JobsConfig;
 use crate::webhook::retry::{RetryPolicy, parse_schedule};
 use crate::webhook::signing::SigningSecret;
@@ -36,10 +37,94 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_file_bytes: u64,
 
-    /// Length of the vectors of the built-in hashing embedder.
-    #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_DIMENSION", default_value_t = 768,
+    /// Which embedder turns code into vectors: `hashing` (built in, no
+    /// setup), `openai` (any OpenAI-compatible `/v1/embeddings` server) or
+    /// `minilm` (all-MiniLM-L6-v2 in process; needs a build with
+    /// `--features minilm` and the model files). Switching embedders re-embeds
+    /// every stored chunk in the background.
+    #[arg(long, env = "MCP_CODE_INDEX_EMBEDDER", value_enum, default_value_t = EmbedderKind::Hashing)]
+    pub embedder: EmbedderKind,
+
+    /// Vector length. Hashing: default 768. OpenAI-compatible: checked
+    /// against every answer; when unset, the server is asked at start-up.
+    #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_DIMENSION",
           value_parser = clap::value_parser!(u32).range(64..=8192))]
-    pub embedding_dimension: u32,
+    pub embedding_dimension: Option<u32>,
+
+    /// Base URL of the OpenAI-compatible embeddings server, e.g.
+    /// `http://127.0.0.1:11434/v1` for Ollama; `/embeddings` is appended
+    /// unless the URL already ends with it.
+    #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_URL")]
+    pub embedding_url: Option<String>,
+
+    /// Model name sent to the embeddings server, e.g. `text-embedding-3-small`.
+    #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_MODEL")]
+    pub embedding_model: Option<String>,
+
+    /// API key sent as a bearer token to the embeddings server. Prefer the
+    /// environment variable, which other users cannot see in the process list.
+    #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_API_KEY", hide_env_values = true)]
+    pub embedding_api_key: Option<String>,
+
+    /// Most texts sent to the embeddings server in one request.
+    #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_BATCH_SIZE", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=2048))]
+    pub embedding_batch_size: u32,
+
+    /// Most characters, summed over its texts, in one embeddings request.
+    #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_BATCH_CHARS", default_value_t = 32_000,
+          value_parser = clap::value_parser!(u32).range(100..))]
+    pub embedding_batch_chars: u32,
+
+    /// Each text is cut to this many characters before it is sent. Servers that
+    /// reject inputs over their model's token limit need it below about three
+    /// characters per token of that limit.
+    #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_MAX_INPUT_CHARS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u32).range(16..))]
+    pub embedding_max_input_chars: u32,
+
+    /// Sends `input_type` (`query` or `document`) with each embeddings request,
+    /// for servers that embed the two differently. OpenAI itself rejects it.
+    #[arg(
+        long,
+        env = "MCP_CODE_INDEX_EMBEDDING_SEND_INPUT_TYPE",
+        default_value_t = false
+    )]
+    pub embedding_send_input_type: bool,
+
+    /// Text put before each search query, e.g. `query: ` for E5 models or
+    /// `search_query: ` for nomic-embed-text.
+    #[arg(
+        long,
+        env = "MCP_CODE_INDEX_EMBEDDING_QUERY_PREFIX",
+        default_value = ""
+    )]
+    pub embedding_query_prefix: String,
+
+    /// Text put before each chunk, e.g. `passage: ` for E5 models or
+    /// `search_document: ` for nomic-embed-text.
+    #[arg(
+        long,
+        env = "MCP_CODE_INDEX_EMBEDDING_DOCUMENT_PREFIX",
+        default_value = ""
+    )]
+    pub embedding_document_prefix: String,
+
+    /// Time allowed for one embeddings request, in seconds.
+    #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub embedding_timeout_secs: u64,
+
+    /// Retries of an embeddings request after a connection error, timeout,
+    /// 429 or 5xx answer, with backoff from 0.5 s doubling up to 30 s.
+    #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_RETRIES", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub embedding_retries: u32,
+
+    /// Directory with the MiniLM `model.onnx` and `tokenizer.json`, as written
+    /// by `scripts/fetch-minilm.sh`.
+    #[arg(long, env = "MCP_CODE_INDEX_MINILM_DIR")]
+    pub minilm_dir: Option<std::path::PathBuf>,
 
     /// Standard Webhooks secrets (`whsec_<base64>`) that sign job webhooks,
     /// newest first, separated by spaces or commas. During a rotation, list the
@@ -73,7 +158,51 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
 }
 
+/// The embedders `--embedder` can select.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EmbedderKind {
+    Hashing,
+    Openai,
+    Minilm,
+}
+
 impl Config {
+    /// Settings for the OpenAI-compatible embedder. Fails when the URL or the
+    /// model is missing.
+    pub fn openai_config(&self) -> Result<OpenAiConfig, String> {
+        let url = self
+            .embedding_url
+            .clone()
+            .filter(|url| !url.trim().is_empty())
+            .ok_or(
+                "--embedder openai needs the server's URL: set MCP_CODE_INDEX_EMBEDDING_URL, \
+             e.g. http://127.0.0.1:11434/v1",
+            )?;
+        let model = self
+            .embedding_model
+            .clone()
+            .filter(|m| !m.trim().is_empty())
+            .ok_or(
+                "--embedder openai needs a model name: set MCP_CODE_INDEX_EMBEDDING_MODEL, \
+             e.g. text-embedding-3-small",
+            )?;
+        Ok(OpenAiConfig {
+            url,
+            model,
+            api_key: self.embedding_api_key.clone().filter(|key| !key.is_empty()),
+            dimension: self.embedding_dimension.map(|d| d as usize),
+            batch_size: self.embedding_batch_size as usize,
+            batch_chars: self.embedding_batch_chars as usize,
+            max_input_chars: self.embedding_max_input_chars as usize,
+            send_input_type: self.embedding_send_input_type,
+            query_prefix: self.embedding_query_prefix.clone(),
+            document_prefix: self.embedding_document_prefix.clone(),
+            timeout: Duration::from_secs(self.embedding_timeout_secs),
+            retries: self.embedding_retries,
+            initial_backoff: Duration::from_millis(500),
+        })
+    }
+
     pub fn jobs_config(&self) -> JobsConfig {
         JobsConfig {
             max_concurrent_jobs: self.max_concurrent_jobs as usize,

@@ -27,7 +27,7 @@ fn store_file(index: &PersistentIndex, embedder: &HashingEmbedder, path: &str, t
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let chunks: Vec<NewChunk> = texts
         .iter()
-        .zip(embedder.embed(&refs))
+        .zip(refs.iter().map(|text| embedder.embed_one(text)))
         .enumerate()
         .map(|(n, (text, vector))| NewChunk {
             symbol: text.split(['(', ' ']).nth(1).map(str::to_string),
@@ -92,7 +92,7 @@ fn reindexed_file_stays_searchable() {
 
         let current = rounds - 1;
         for (n, text) in hot_version(current).iter().enumerate() {
-            let query = embedder.embed(&[text.as_str()]).remove(0);
+            let query = embedder.embed_one(text);
             // Semantic mode alone: the graph is what tombstones can break.
             let request = SearchRequest {
                 vector: &query,

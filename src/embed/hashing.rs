@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use super::Embedder;
+use super::{EmbedError, Embedder, InputKind};
 
 /// Default vector length. Fewer than 512 buckets loses noticeable recall
 /// because unrelated identifiers start to share buckets.
@@ -108,8 +108,8 @@ impl Embedder for HashingEmbedder {
         self.dimension
     }
 
-    fn embed(&self, texts: &[&str]) -> Vec<Vec<f32>> {
-        texts.iter().map(|text| self.embed_one(text)).collect()
+    fn embed(&self, texts: &[&str], _kind: InputKind) -> Result<Vec<Vec<f32>>, EmbedError> {
+        Ok(texts.iter().map(|text| self.embed_one(text)).collect())
     }
 }
 

@@ -9,13 +9,16 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use super::model::{AnalysisResult, JobError, Metrics, Progress, ResultData, VectorStorage};
 use crate::code::{self, ChunkLimits, ReadLimits, ReadOutcome, SourceText};
-use crate::embed::Embedder;
+use crate::embed::{EmbedError, Embedder, InputKind, chunk_embedding_text};
 use crate::index::{CodeIndex, FileRecord, NewChunk};
 use crate::store::StoreError;
+
+/// Chunks embedded per call, with a cancellation check between calls.
+const EMBED_SLICE: usize = 64;
 
 /// Everything a job needs to process files.
 pub struct PipelineContext<'a> {
@@ -476,23 +479,36 @@ fn index_source(
     let parsed = code::parse_source(source, &ctx.chunk_limits);
     debug!(path = %source.path, chunks = parsed.chunks.len(), "parsed file");
 
-    let file_name = Path::new(&source.path)
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let texts: Vec<String> = parsed
         .chunks
         .iter()
-        .map(|chunk| {
-            format!(
-                "{file_name}\n{}\n{}",
-                chunk.symbol.as_deref().unwrap_or(""),
-                chunk.text
-            )
-        })
+        .map(|chunk| chunk_embedding_text(&source.path, chunk.symbol.as_deref(), &chunk.text))
         .collect();
-    let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let vectors = ctx.embedder.embed(&text_refs);
+    let mut vectors = Vec::with_capacity(texts.len());
+    // Slices keep a slow embedder (a remote server) from delaying cancellation.
+    for slice in texts.chunks(EMBED_SLICE) {
+        ctx.check_stop()?;
+        let refs: Vec<&str> = slice.iter().map(String::as_str).collect();
+        match ctx.embedder.embed(&refs, InputKind::Document) {
+            Ok(slice_vectors) => vectors.extend(slice_vectors),
+            Err(EmbedError::Rejected { reason, .. }) => {
+                warn!(path = %source.path, %reason, "embedding server rejected the file; skipped");
+                totals.warnings.push(format!(
+                    "skipped {}: the embedding server rejected its text: {reason}",
+                    source.path
+                ));
+                totals.progress.files_processed += 1;
+                return Ok(());
+            }
+            Err(error) => {
+                return Err(JobStop::Failed(JobError::new(
+                    "EMBEDDING_FAILED",
+                    format!("embedding {} failed: {error}", source.path),
+                    json!({"path": source.path, "embedder": ctx.embedder.name()}),
+                )));
+            }
+        }
+    }
 
     ctx.check_stop()?;
     let language = source.language.name().to_string();

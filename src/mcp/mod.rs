@@ -16,7 +16,6 @@ use tracing::{error, info, warn};
 pub use server::CodeIndexServer;
 
 use crate::config::Config;
-use crate::embed::{Embedder, HashingEmbedder};
 use crate::index::{CodeIndex, PersistentIndex};
 use crate::jobs::JobManager;
 use crate::store::{DataDir, Database, JobStore, SqliteJobStore, WebhookStore};
@@ -45,8 +44,14 @@ where
 
     let store: Arc<dyn JobStore> = Arc::new(SqliteJobStore::new(db.clone()));
     let webhooks = Arc::new(WebhookStore::new(db.clone()));
-    let embedder: Arc<dyn Embedder> =
-        Arc::new(HashingEmbedder::new(config.embedding_dimension as usize));
+    let embedder = crate::embed::from_config(&config)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    info!(
+        embedder = embedder.name(),
+        dimension = embedder.dimension(),
+        "embedder ready"
+    );
     let index: Arc<dyn CodeIndex> = Arc::new(PersistentIndex::new(
         db,
         data_dir.graphs_dir(),

@@ -13,8 +13,8 @@ use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 
 use super::types::*;
 use super::view::{job_summary, job_view};
-use crate::embed::{Embedder, split_identifiers};
-use crate::index::{CodeIndex, SearchFilters, SearchRequest, collection_name};
+use crate::embed::{Embedder, InputKind, split_identifiers};
+use crate::index::{CodeIndex, SearchFilters, SearchMode, SearchRequest, collection_name};
 use crate::jobs::manager::validate_user_id;
 use crate::jobs::{CancelOutcome, JobId, JobManager, JobStatus};
 use crate::store::JobFilter;
@@ -286,9 +286,16 @@ impl CodeIndexServer {
                 "invalid limit {limit}: use 1 to {MAX_SEARCH_LIMIT}"
             ));
         }
-        // The hashing embedder maps a query without identifier words to the zero vector,
-        // which matches nothing, so the result explains why it is empty.
-        let message = split_identifiers(&args.query).is_empty().then(|| {
+        let collection = collection_name(&args.user_id);
+        let index = self.index.clone();
+        let embedder = self.embedder.clone();
+        let name = collection.clone();
+        let requested_mode = args.mode.unwrap_or_default();
+        // Keyword search and the hashing embedder both ignore a query without
+        // identifier words, so the result explains why it is empty.
+        let mut message = (split_identifiers(&args.query).is_empty()
+            && (requested_mode == SearchMode::Keyword || embedder.name().starts_with("hashing")))
+        .then(|| {
             format!(
                 "query {:?} has no searchable words: words need at least two letters or \
                  digits and must not be stopwords; try an identifier or a description such as \
@@ -296,11 +303,6 @@ impl CodeIndexServer {
                 args.query
             )
         });
-        let collection = collection_name(&args.user_id);
-        let index = self.index.clone();
-        let embedder = self.embedder.clone();
-        let name = collection.clone();
-        let mode = args.mode.unwrap_or_default();
         let filters = SearchFilters {
             language: checked_filter(args.language, "language", &language_names())?,
             kind: checked_filter(args.kind, "kind", &kind_names())?,
@@ -308,8 +310,20 @@ impl CodeIndexServer {
             path_glob: args.path_glob.filter(|glob| !glob.is_empty()),
         };
         let indexing_in_progress = self.has_unfinished_jobs(&args.user_id)?;
-        let (hits, total) = tokio::task::spawn_blocking(move || {
-            let vector = embedder.embed(&[args.query.as_str()]).remove(0);
+        let (hits, total, mode, embed_error) = tokio::task::spawn_blocking(move || {
+            let (vector, mode, embed_error) = match requested_mode {
+                SearchMode::Keyword => (Vec::new(), SearchMode::Keyword, None),
+                mode => match embedder.embed(&[args.query.as_str()], InputKind::Query) {
+                    Ok(mut vectors) => (vectors.remove(0), mode, None),
+                    Err(error) => (Vec::new(), SearchMode::Keyword, Some(error)),
+                },
+            };
+            if let (SearchMode::Semantic, Some(error)) = (requested_mode, &embed_error) {
+                return Ok(Err(format!(
+                    "semantic search is unavailable because the query could not be embedded: \
+                     {error}; mode \"keyword\" still works"
+                )));
+            }
             let request = SearchRequest {
                 vector: &vector,
                 text: &args.query,
@@ -319,11 +333,17 @@ impl CodeIndexServer {
             };
             let hits = index.search(&name, &request)?;
             let total = index.stats(&name)?.map_or(0, |stats| stats.live_chunks);
-            Ok::<_, crate::store::StoreError>((hits, total))
+            Ok::<_, crate::store::StoreError>(Ok((hits, total, mode, embed_error)))
         })
         .await
         .map_err(|error| format!("search failed: {error}"))?
-        .map_err(internal)?;
+        .map_err(internal)??;
+        if let Some(error) = embed_error {
+            tracing::warn!(%error, "query embedding failed; answering with keyword results");
+            message = Some(format!(
+                "semantic ranking is unavailable, so these are keyword results only: {error}"
+            ));
+        }
 
         let results = hits
             .into_iter()

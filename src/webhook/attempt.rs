@@ -200,7 +200,7 @@ fn is_policy_rejection(error: &reqwest::Error) -> bool {
 }
 
 /// Formats a transport error with its causes, e.g. `connection refused`.
-fn describe_error(error: &reqwest::Error) -> String {
+pub(crate) fn describe_error(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
