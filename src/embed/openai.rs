@@ -297,19 +297,20 @@ impl OpenAiEmbedder {
             retry_after: None,
             too_large: false,
         })?;
-        if self.dimension > 0 {
-            if let Some(vector) = vectors.iter().find(|v| v.len() != self.dimension) {
-                return Err(Failure {
-                    error: EmbedError::WrongDimension {
-                        embedder: self.name.clone(),
-                        expected: self.dimension,
-                        actual: vector.len(),
-                    },
-                    retryable: false,
-                    retry_after: None,
-                    too_large: false,
-                });
-            }
+        if let Some(vector) = vectors
+            .iter()
+            .find(|v| self.dimension > 0 && v.len() != self.dimension)
+        {
+            return Err(Failure {
+                error: EmbedError::WrongDimension {
+                    embedder: self.name.clone(),
+                    expected: self.dimension,
+                    actual: vector.len(),
+                },
+                retryable: false,
+                retry_after: None,
+                too_large: false,
+            });
         }
         Ok(vectors)
     }
