@@ -22,9 +22,14 @@ pub enum EmbedError {
     /// The embedding server could not be reached, or kept failing after retries.
     #[error("embedding server {url} is unavailable: {reason}")]
     Unavailable { url: String, reason: String },
-    /// The embedding server rejected the request; retrying would not help.
+    /// The embedding server rejected these texts (HTTP 400, 413 or 422);
+    /// other texts may still succeed.
     #[error("embedding server {url} rejected the request: {reason}")]
     Rejected { url: String, reason: String },
+    /// The embedding server refused every request, e.g. for a wrong key, URL
+    /// or model; retrying would not help.
+    #[error("embedding server {url} refused the request: {reason}")]
+    Refused { url: String, reason: String },
     /// The embedding server answered with something other than the expected vectors.
     #[error("embedding server {url} returned an unusable response: {reason}")]
     BadResponse { url: String, reason: String },

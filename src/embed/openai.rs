@@ -335,8 +335,10 @@ impl OpenAiEmbedder {
         Failure {
             error: if retryable {
                 EmbedError::Unavailable { url, reason }
-            } else {
+            } else if matches!(code, 400 | 413 | 422) {
                 EmbedError::Rejected { url, reason }
+            } else {
+                EmbedError::Refused { url, reason }
             },
             retryable,
             retry_after,

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{ChunkRecord, FileRecord, NewChunk, search, vector_id};
+use super::{ChunkRecord, FileRecord, NewChunk, StaleChunk, search, vector_id};
 
 /// A row of the `collections` table.
 #[derive(Debug, Clone)]
@@ -110,6 +110,7 @@ pub fn replace_file(
     collection: &str,
     file: &FileRecord,
     chunks: &[NewChunk],
+    embedder: &str,
 ) -> rusqlite::Result<Option<(Vec<usize>, Vec<usize>)>> {
     if has_newer_version(tx, collection, &file.path, file.source_version)? {
         return Ok(None);
@@ -139,8 +140,8 @@ pub fn replace_file(
     )?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO chunks (collection, point_id, path, language, symbol, kind, start_line, end_line,
-                             start_byte, end_byte, text, vector)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                             start_byte, end_byte, text, vector, embedder)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?;
     let mut added = Vec::with_capacity(chunks.len());
     for (offset, chunk) in chunks.iter().enumerate() {
@@ -158,6 +159,7 @@ pub fn replace_file(
             chunk.end_byte as i64,
             chunk.text,
             vector_to_blob(&chunk.vector),
+            embedder,
         ])?;
         let tokens = search::keyword_tokens(&file.path, chunk.symbol.as_deref(), &chunk.text);
         search::index_chunk(tx, tx.last_insert_rowid(), &tokens)?;
@@ -229,30 +231,129 @@ pub fn file_count(conn: &Connection, collection: &str) -> rusqlite::Result<usize
     )
 }
 
-/// Returns the point ids of every live chunk.
-pub fn live_ids(conn: &Connection, collection: &str) -> rusqlite::Result<HashSet<usize>> {
-    let mut statement = conn.prepare("SELECT point_id FROM chunks WHERE collection = ?1")?;
+/// Returns the point ids of the chunks whose vector comes from `embedder`.
+pub fn live_ids(
+    conn: &Connection,
+    collection: &str,
+    embedder: &str,
+) -> rusqlite::Result<HashSet<usize>> {
+    let mut statement =
+        conn.prepare("SELECT point_id FROM chunks WHERE collection = ?1 AND embedder = ?2")?;
     statement
-        .query_map([collection], |row| {
+        .query_map(params![collection, embedder], |row| {
             row.get::<_, i64>(0).map(|id| id as usize)
         })?
         .collect()
 }
 
-/// Calls `each` with the point id and vector of every live chunk.
+/// Calls `each` with the point id and vector of every chunk embedded by `embedder`.
 pub fn for_each_vector(
     conn: &Connection,
     collection: &str,
+    embedder: &str,
     mut each: impl FnMut(usize, &[f32]),
 ) -> rusqlite::Result<()> {
-    let mut statement =
-        conn.prepare("SELECT point_id, vector FROM chunks WHERE collection = ?1")?;
-    let mut rows = statement.query([collection])?;
+    let mut statement = conn
+        .prepare("SELECT point_id, vector FROM chunks WHERE collection = ?1 AND embedder = ?2")?;
+    let mut rows = statement.query(params![collection, embedder])?;
     while let Some(row) = rows.next()? {
         let id = row.get::<_, i64>(0)? as usize;
         let blob = row.get_ref(1)?.as_blob()?;
         each(id, &blob_to_vector(blob));
     }
+    Ok(())
+}
+
+/// Counts the chunks whose vector comes from another embedder than `embedder`.
+pub fn stale_count(conn: &Connection, collection: &str, embedder: &str) -> rusqlite::Result<usize> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM chunks WHERE collection = ?1 AND embedder != ?2",
+        params![collection, embedder],
+        |row| row.get::<_, i64>(0).map(|count| count as usize),
+    )
+}
+
+/// Names of the collections recorded with another embedder than `embedder`,
+/// or holding chunks embedded by another one.
+pub fn stale_collections(conn: &Connection, embedder: &str) -> rusqlite::Result<Vec<String>> {
+    let mut statement = conn.prepare(
+        "SELECT name FROM collections
+         WHERE embedder != ?1
+            OR EXISTS (SELECT 1 FROM chunks
+                       WHERE chunks.collection = collections.name AND chunks.embedder != ?1)
+         ORDER BY name",
+    )?;
+    statement.query_map([embedder], |row| row.get(0))?.collect()
+}
+
+/// Up to `limit` chunks whose vector comes from another embedder than
+/// `embedder`, oldest first.
+pub fn stale_chunks(
+    conn: &Connection,
+    collection: &str,
+    embedder: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<StaleChunk>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT point_id, path, symbol, text FROM chunks
+         WHERE collection = ?1 AND embedder != ?2 ORDER BY point_id LIMIT ?3",
+    )?;
+    statement
+        .query_map(params![collection, embedder, limit as i64], |row| {
+            Ok(StaleChunk {
+                point_id: row.get::<_, i64>(0)? as usize,
+                path: row.get(1)?,
+                symbol: row.get(2)?,
+                text: row.get(3)?,
+            })
+        })?
+        .collect()
+}
+
+/// Stores vectors computed by `embedder` for chunks that still hold another
+/// embedder's vector. Chunks replaced or removed in the meantime are left
+/// alone. Returns the point ids updated.
+pub fn store_vectors(
+    tx: &Transaction,
+    collection: &str,
+    embedder: &str,
+    vectors: &[(usize, Vec<f32>)],
+) -> rusqlite::Result<Vec<usize>> {
+    let mut update = tx.prepare_cached(
+        "UPDATE chunks SET vector = ?3, embedder = ?4
+         WHERE collection = ?1 AND point_id = ?2 AND embedder != ?4",
+    )?;
+    let mut updated = Vec::with_capacity(vectors.len());
+    for (id, vector) in vectors {
+        if update.execute(params![
+            collection,
+            *id as i64,
+            vector_to_blob(vector),
+            embedder
+        ])? > 0
+        {
+            updated.push(*id);
+        }
+    }
+    if !updated.is_empty() {
+        bump_generation(tx, collection)?;
+    }
+    Ok(updated)
+}
+
+/// Records `embedder` and `dimension` as the collection's current embedder.
+/// Chunks keep their vectors until they are re-embedded.
+pub fn switch_embedder(
+    tx: &Transaction,
+    collection: &str,
+    embedder: &str,
+    dimension: usize,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE collections SET embedder = ?2, dimension = ?3, generation = generation + 1
+         WHERE name = ?1",
+        params![collection, embedder, dimension as i64],
+    )?;
     Ok(())
 }
 

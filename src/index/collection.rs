@@ -31,6 +31,9 @@ pub struct Collection {
     pub live: HashSet<usize>,
     /// Points in the graph whose chunk was replaced or removed.
     pub tombstones: usize,
+    /// Chunks in SQLite that still hold another embedder's vector and so
+    /// are not in the graph yet.
+    pub stale: usize,
     /// The SQLite generation the graph reflects.
     pub generation: i64,
     /// True when the graph changed since it was last saved.
@@ -44,12 +47,26 @@ impl Collection {
         for id in removed {
             if self.live.remove(id) {
                 self.tombstones += 1;
+            } else {
+                // Not in the graph: the chunk was waiting to be re-embedded.
+                self.stale = self.stale.saturating_sub(1);
             }
         }
         for (id, vector) in added {
             self.graph.insert(vector, *id);
             self.live.insert(*id);
         }
+        self.generation = generation;
+        self.dirty = true;
+    }
+
+    /// Adds re-embedded chunks, which were stale until now, to the graph.
+    pub fn add_reembedded(&mut self, added: &[(usize, &[f32])], generation: i64) {
+        for (id, vector) in added {
+            self.graph.insert(vector, *id);
+            self.live.insert(*id);
+        }
+        self.stale = self.stale.saturating_sub(added.len());
         self.generation = generation;
         self.dirty = true;
     }

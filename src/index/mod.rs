@@ -6,6 +6,7 @@ mod chunks;
 mod collection;
 mod graph;
 mod persistent;
+pub mod reembed;
 pub mod search;
 
 use serde::Serialize;
@@ -65,6 +66,15 @@ pub struct FileRecord {
     pub source_version: i64,
 }
 
+/// A stored chunk whose vector comes from another embedder than the current one.
+#[derive(Debug, Clone)]
+pub struct StaleChunk {
+    pub point_id: usize,
+    pub path: String,
+    pub symbol: Option<String>,
+    pub text: String,
+}
+
 /// A search result: the chunk and its cosine similarity to the query.
 #[derive(Debug, Clone)]
 pub struct SearchHit {
@@ -78,6 +88,10 @@ pub struct CollectionStats {
     pub collection_name: String,
     /// Chunks that searches can return.
     pub live_chunks: usize,
+    /// Chunks still holding a vector from the collection's previous embedder.
+    /// Keyword search finds them; semantic search does not until they are
+    /// re-embedded in the background.
+    pub chunks_awaiting_embedding: usize,
     /// Replaced or removed chunks still in the graph, filtered out at search
     /// time until the next compaction.
     pub tombstones: usize,
@@ -138,6 +152,23 @@ pub trait CodeIndex: Send + Sync {
     /// Loads every stored collection, so that the first search after a start
     /// does not pay for it. Returns how many were loaded.
     fn preload(&self) -> Result<usize, StoreError>;
+
+    /// Names of collections with chunks that need embedding by the current
+    /// embedder.
+    fn stale_collections(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Up to `limit` chunks of `collection` that need embedding by the
+    /// current embedder, oldest first.
+    fn stale_chunks(&self, collection: &str, limit: usize) -> Result<Vec<StaleChunk>, StoreError>;
+
+    /// Stores vectors from the current embedder for stale chunks and adds
+    /// them to the graph. Chunks replaced in the meantime are skipped.
+    /// Returns how many were stored.
+    fn store_reembedded(
+        &self,
+        collection: &str,
+        vectors: Vec<(usize, Vec<f32>)>,
+    ) -> Result<usize, StoreError>;
 }
 
 /// Collection name for a user: `{user_id}_code`.

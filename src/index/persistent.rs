@@ -11,7 +11,7 @@ use super::chunks::{self, CollectionRow};
 use super::collection::{Collection, MAX_LIVE_FOR_IMMEDIATE_COMPACTION};
 use super::graph::{Graph, GraphMeta};
 use super::search::{self, SearchMode, SearchRequest};
-use super::{CodeIndex, CollectionStats, FileRecord, NewChunk, SearchHit};
+use super::{CodeIndex, CollectionStats, FileRecord, NewChunk, SearchHit, StaleChunk};
 use crate::store::{Database, StoreError};
 
 type Handle = Arc<RwLock<Collection>>;
@@ -58,16 +58,19 @@ impl PersistentIndex {
                 self.load(name, &row)?
             }
             Some(row) => {
-                if !create {
-                    return Ok(None);
-                }
-                warn!(
+                self.db.write(|tx| {
+                    chunks::switch_embedder(tx, name, &self.embedder, self.dimension)
+                })?;
+                let generation = self.generation(name)?;
+                let collection = self.rebuild(name, generation)?;
+                info!(
                     collection = name,
-                    stored = %row.embedder,
+                    previous = %row.embedder,
                     current = %self.embedder,
-                    "collection was built by another embedder; emptying it so every file is embedded again"
+                    chunks = collection.stale,
+                    "the embedder changed; re-embedding the collection's chunks in the background"
                 );
-                self.create(name)?
+                collection
             }
             None if create => self.create(name)?,
             None => return Ok(None),
@@ -85,6 +88,7 @@ impl PersistentIndex {
             graph: Graph::new(0),
             live: Default::default(),
             tombstones: 0,
+            stale: 0,
             generation: 0,
             dirty: false,
         })
@@ -100,7 +104,12 @@ impl PersistentIndex {
                 "added chunks to the keyword index"
             );
         }
-        let live = self.db.read(|conn| chunks::live_ids(conn, name))?;
+        let (live, stale) = self.db.read(|conn| {
+            Ok((
+                chunks::live_ids(conn, name, &self.embedder)?,
+                chunks::stale_count(conn, name, &self.embedder)?,
+            ))
+        })?;
         match Graph::load(&self.graphs_dir.join(name), &self.meta(row.generation)) {
             Ok(graph) => {
                 let tombstones = graph.point_count().saturating_sub(live.len());
@@ -109,6 +118,7 @@ impl PersistentIndex {
                     graph,
                     live,
                     tombstones,
+                    stale,
                     generation: row.generation,
                     dirty: false,
                 })
@@ -120,19 +130,22 @@ impl PersistentIndex {
         }
     }
 
-    /// Builds a fresh graph from the vectors in SQLite, dropping all tombstones.
+    /// Builds a fresh graph from the current embedder's vectors in SQLite,
+    /// dropping all tombstones.
     fn rebuild(&self, name: &str, generation: i64) -> Result<Collection, StoreError> {
         let mut collection = Collection {
             graph: Graph::new(0),
             live: Default::default(),
             tombstones: 0,
+            stale: 0,
             generation,
             dirty: true,
         };
         self.db.read(|conn| {
-            let count = chunks::live_ids(conn, name)?.len();
-            collection.graph = Graph::new(count);
-            chunks::for_each_vector(conn, name, |id, vector| {
+            let count = chunks::live_ids(conn, name, &self.embedder)?.len();
+            collection.stale = chunks::stale_count(conn, name, &self.embedder)?;
+            collection.graph = Graph::new(count + collection.stale);
+            chunks::for_each_vector(conn, name, &self.embedder, |id, vector| {
                 collection.graph.insert(vector, id);
                 collection.live.insert(id);
             })
@@ -166,7 +179,7 @@ impl CodeIndex for PersistentIndex {
         let mut state = handle.write().unwrap_or_else(|e| e.into_inner());
         let Some((removed, added)) = self
             .db
-            .write(|tx| chunks::replace_file(tx, collection, file, &new_chunks))?
+            .write(|tx| chunks::replace_file(tx, collection, file, &new_chunks, &self.embedder))?
         else {
             return Ok(None);
         };
@@ -278,7 +291,8 @@ impl CodeIndex for PersistentIndex {
         let files = self.db.read(|conn| chunks::file_count(conn, collection))?;
         Ok(Some(CollectionStats {
             collection_name: collection.to_string(),
-            live_chunks: state.live.len(),
+            live_chunks: state.live.len() + state.stale,
+            chunks_awaiting_embedding: state.stale,
             tombstones: state.tombstones,
             files,
             dimension: self.dimension,
@@ -295,6 +309,52 @@ impl CodeIndex for PersistentIndex {
             }
         }
         Ok(loaded)
+    }
+
+    fn stale_collections(&self) -> Result<Vec<String>, StoreError> {
+        self.db
+            .read(|conn| chunks::stale_collections(conn, &self.embedder))
+    }
+
+    fn stale_chunks(&self, collection: &str, limit: usize) -> Result<Vec<StaleChunk>, StoreError> {
+        // Loading the collection records the switch to the current embedder.
+        if self.handle(collection, false)?.is_none() {
+            return Ok(Vec::new());
+        }
+        self.db
+            .read(|conn| chunks::stale_chunks(conn, collection, &self.embedder, limit))
+    }
+
+    fn store_reembedded(
+        &self,
+        collection: &str,
+        vectors: Vec<(usize, Vec<f32>)>,
+    ) -> Result<usize, StoreError> {
+        for (_, vector) in &vectors {
+            assert_eq!(
+                vector.len(),
+                self.dimension,
+                "vector dimension does not match the index"
+            );
+        }
+        let Some(handle) = self.handle(collection, false)? else {
+            return Ok(0);
+        };
+        let mut state = handle.write().unwrap_or_else(|e| e.into_inner());
+        let updated = self
+            .db
+            .write(|tx| chunks::store_vectors(tx, collection, &self.embedder, &vectors))?;
+        if updated.is_empty() {
+            return Ok(0);
+        }
+        let generation = self.generation(collection)?;
+        let by_id: HashMap<usize, &[f32]> = vectors
+            .iter()
+            .map(|(id, vector)| (*id, vector.as_slice()))
+            .collect();
+        let added: Vec<(usize, &[f32])> = updated.iter().map(|id| (*id, by_id[id])).collect();
+        state.add_reembedded(&added, generation);
+        Ok(updated.len())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -315,6 +375,13 @@ impl CodeIndex for PersistentIndex {
                 continue;
             }
             let dir = self.graphs_dir.join(&name);
+            if state.graph.point_count() == 0 {
+                // hnsw_rs cannot save an empty graph; with no save, the next
+                // start rebuilds it from the database, which costs nothing.
+                let _ = std::fs::remove_dir_all(&dir);
+                state.dirty = false;
+                continue;
+            }
             match state.graph.save(&dir, &self.meta(state.generation)) {
                 Ok(()) => state.dirty = false,
                 // The database still stores everything, so a failed save only

@@ -74,6 +74,11 @@ where
         Ok(count) => info!(collections = count, "loaded collections"),
         Err(error) => error!(%error, "loading collections failed; they load on first use"),
     });
+    tokio::spawn(crate::index::reembed::reembed_stale(
+        index.clone(),
+        embedder.clone(),
+        background_shutdown.clone(),
+    ));
     let jobs_shutdown = CancellationToken::new();
     let (jobs, dispatcher) = JobManager::start(
         store,

@@ -309,8 +309,8 @@ impl CodeIndexServer {
             path_prefix: args.path_prefix.filter(|prefix| !prefix.is_empty()),
             path_glob: args.path_glob.filter(|glob| !glob.is_empty()),
         };
-        let indexing_in_progress = self.has_unfinished_jobs(&args.user_id)?;
-        let (hits, total, mode, embed_error) = tokio::task::spawn_blocking(move || {
+        let unfinished_jobs = self.has_unfinished_jobs(&args.user_id)?;
+        let (hits, total, awaiting, mode, embed_error) = tokio::task::spawn_blocking(move || {
             let (vector, mode, embed_error) = match requested_mode {
                 SearchMode::Keyword => (Vec::new(), SearchMode::Keyword, None),
                 mode => match embedder.embed(&[args.query.as_str()], InputKind::Query) {
@@ -332,8 +332,10 @@ impl CodeIndexServer {
                 filters,
             };
             let hits = index.search(&name, &request)?;
-            let total = index.stats(&name)?.map_or(0, |stats| stats.live_chunks);
-            Ok::<_, crate::store::StoreError>(Ok((hits, total, mode, embed_error)))
+            let stats = index.stats(&name)?;
+            let total = stats.as_ref().map_or(0, |stats| stats.live_chunks);
+            let awaiting = stats.map_or(0, |stats| stats.chunks_awaiting_embedding);
+            Ok::<_, crate::store::StoreError>(Ok((hits, total, awaiting, mode, embed_error)))
         })
         .await
         .map_err(|error| format!("search failed: {error}"))?
@@ -343,6 +345,17 @@ impl CodeIndexServer {
             message = Some(format!(
                 "semantic ranking is unavailable, so these are keyword results only: {error}"
             ));
+        }
+        if awaiting > 0 && requested_mode != SearchMode::Keyword {
+            let note = format!(
+                "{awaiting} of {total} chunks are being re-embedded with {} after an embedder \
+                 change; until then semantic ranking cannot return them, but keyword ranking can",
+                self.embedder.name()
+            );
+            message = Some(match message {
+                Some(first) => format!("{first}. {note}"),
+                None => note,
+            });
         }
 
         let results = hits
@@ -370,7 +383,7 @@ impl CodeIndexServer {
             results,
             total_chunks: total,
             mode,
-            indexing_in_progress,
+            indexing_in_progress: unfinished_jobs || awaiting > 0,
             message,
         }))
     }

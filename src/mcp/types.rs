@@ -178,11 +178,12 @@ pub struct SearchCodeResult {
     pub total_chunks: usize,
     /// Mode the results were ranked by.
     pub mode: crate::index::SearchMode,
-    /// True while a job of this user is queued or running, so results may
-    /// miss files that are not indexed yet.
+    /// True while a job of this user is queued or running, or while chunks are
+    /// re-embedded after an embedder change, so results may be incomplete.
     pub indexing_in_progress: bool,
-    /// Explanation of an empty `results` when the query itself can match nothing, e.g.
-    /// because it has no searchable words. Absent otherwise.
+    /// Note on the results when something limits them: the query has no
+    /// searchable words, semantic ranking is unavailable and only keyword
+    /// results are shown, or chunks are still being re-embedded. Absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_webhooks.sql"),
     include_str!("migrations/003_keyword.sql"),
     include_str!("migrations/004_outbox_order.sql"),
+    include_str!("migrations/005_chunk_embedder.sql"),
 ];
 
 /// One connection to the database, shared behind a mutex. SQLite serialises

@@ -314,6 +314,8 @@ def start_server(
 ) -> Callable[..., Any]:
     """Factory for servers: `async with start_server("--webhook-timeout-secs", "2") as server:`.
 
+    `env` adds environment variables to the server's (otherwise minimal) environment.
+
     Each server's stderr goes to a file under tmp_path, which is attached to the
     report when the test fails. `mode` is the SDK's connect mode: "auto" (the
     default, which negotiates the newest protocol) or "legacy" (initialize handshake).
@@ -323,7 +325,11 @@ def start_server(
 
     @asynccontextmanager
     async def start(
-        *args: str, mode: str = "auto", cwd: Path | None = None, data_dir: Path | None = None
+        *args: str,
+        mode: str = "auto",
+        cwd: Path | None = None,
+        data_dir: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> AsyncIterator[ServerSession]:
         stderr_path = tmp_path / f"server-{next(counter)}.stderr.log"
         stderr_paths.append(stderr_path)
@@ -335,6 +341,7 @@ def start_server(
                 # Servers of one test share a data directory unless `data_dir` is given,
                 # so a restarted server sees the jobs and index of the one before.
                 "MCP_CODE_INDEX_DATA_DIR": str(data_dir or tmp_path / "data"),
+                **(env or {}),
             },
             cwd=str(cwd or tmp_path),
         )
