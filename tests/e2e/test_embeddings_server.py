@@ -138,6 +138,8 @@ class FakeEmbeddings:
     max_batch: int | None = None
     dimension: int = FAKE_DIMENSION
     down: bool = False
+    # Seconds each answer waits, to make work observable mid-way.
+    delay: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -162,6 +164,7 @@ class FakeEmbeddings:
                 return 503, {}, b'{"error": {"message": "model is loading"}}'
             if self.failures:
                 return self.failures.pop(0)
+        time.sleep(self.delay)
         if self.max_batch is not None and len(request["input"]) > self.max_batch:
             return 413, {}, b'{"error": {"message": "batch too large"}}'
         data = [
@@ -447,3 +450,37 @@ async def test_switching_embedders_reembeds_every_chunk_without_mixing(
             "search_code", {"user_id": USER, "query": "compute shipping cost", "mode": "semantic", "limit": 3}
         )
         assert found["results"][0]["symbol"] == "compute_shipping_cost"
+
+
+async def test_reembedding_resumes_after_sigkill_without_redoing_stored_batches(
+    start_server, start_raw_server, fake_embeddings, tmp_path
+) -> None:
+    chunks = 300
+    source = many_functions_file(tmp_path, chunks)
+    async with start_server() as server:
+        job = await server.run_job("file_processing", USER, {"file_path": str(source)})
+        assert job["status"] == "completed"
+
+    fake = fake_embeddings(delay=0.5)
+    killed = start_raw_server(*fake_args(fake))
+    deadline = time.monotonic() + 60
+    while True:
+        stats = killed.call_ok("get_collection_stats", {"user_id": USER})
+        if 0 < stats["chunks_awaiting_embedding"] < chunks:
+            break
+        assert time.monotonic() < deadline, f"re-embedding made no progress: {stats}"
+        time.sleep(0.1)
+    killed.kill()
+
+    fake.delay = 0.0
+    async with start_server(*fake_args(fake)) as server:
+        stats = await wait_for_reembedding(server)
+        assert stats["live_chunks"] == chunks
+        found = await server.call_ok(
+            "search_code", {"user_id": USER, "query": "handle event 123", "mode": "semantic", "limit": 5}
+        )
+        assert found["results"], "semantic search finds re-embedded chunks"
+    # Batches stored before the kill are not embedded again; at most the batch
+    # in flight at the kill is.
+    total = sum(fake.batch_sizes())
+    assert total <= chunks + 64, f"{total} texts embedded for {chunks} chunks: {fake.batch_sizes()}"
