@@ -92,6 +92,14 @@ pub async fn from_config(
     config: &crate::config::Config,
 ) -> Result<std::sync::Arc<dyn Embedder>, String> {
     use crate::config::EmbedderKind;
+    if config.embedder != EmbedderKind::Openai
+        && (config.embedding_url.is_some() || config.embedding_model.is_some())
+    {
+        tracing::warn!(
+            embedder = ?config.embedder,
+            "the embedding URL and model are ignored: they apply only to --embedder openai"
+        );
+    }
     match config.embedder {
         EmbedderKind::Hashing => {
             let dimension = config
