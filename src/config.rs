@@ -48,7 +48,7 @@ pub struct Config {
     /// Vector length. Hashing: default 768. OpenAI-compatible: checked
     /// against every answer; when unset, the server is asked at start-up.
     #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_DIMENSION",
-          value_parser = clap::value_parser!(u32).range(64..=8192))]
+          value_parser = clap::value_parser!(u32).range(1..=16384))]
     pub embedding_dimension: Option<u32>,
 
     /// Base URL of the OpenAI-compatible embeddings server, e.g.
@@ -79,7 +79,8 @@ pub struct Config {
     /// Each text is cut to this many characters before it is sent. Servers that
     /// reject inputs over their model's token limit need it below about three
     /// characters per token of that limit.
-    #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_MAX_INPUT_CHARS", default_value_t = 2_000,
+    #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_MAX_INPUT_CHARS",
+          default_value_t = crate::embed::openai::DEFAULT_MAX_INPUT_CHARS as u32,
           value_parser = clap::value_parser!(u32).range(16..))]
     pub embedding_max_input_chars: u32,
 
@@ -175,16 +176,16 @@ impl Config {
             .clone()
             .filter(|url| !url.trim().is_empty())
             .ok_or(
-                "--embedder openai needs the server's URL: set MCP_CODE_INDEX_EMBEDDING_URL, \
-             e.g. http://127.0.0.1:11434/v1",
+                "--embedder openai needs the server's URL: set --embedding-url or \
+             MCP_CODE_INDEX_EMBEDDING_URL, e.g. http://127.0.0.1:11434/v1",
             )?;
         let model = self
             .embedding_model
             .clone()
             .filter(|m| !m.trim().is_empty())
             .ok_or(
-                "--embedder openai needs a model name: set MCP_CODE_INDEX_EMBEDDING_MODEL, \
-             e.g. text-embedding-3-small",
+                "--embedder openai needs a model name: set --embedding-model or \
+             MCP_CODE_INDEX_EMBEDDING_MODEL, e.g. text-embedding-3-small",
             )?;
         Ok(OpenAiConfig {
             url,

@@ -17,6 +17,9 @@ use super::{EmbedError, Embedder, InputKind};
 /// because unrelated identifiers start to share buckets.
 pub const DEFAULT_DIMENSION: usize = 768;
 
+/// Smallest dimension accepted from the configuration.
+pub const MIN_DIMENSION: usize = 64;
+
 const WORD_WEIGHT: f32 = 1.0;
 const TRIGRAM_WEIGHT: f32 = 0.5;
 

@@ -36,7 +36,8 @@ pub enum EmbedError {
     /// A vector has another length than the collection's dimension.
     #[error(
         "embedder {embedder} returned vectors of dimension {actual}, but {expected} is expected; \
-         set MCP_CODE_INDEX_EMBEDDING_DIMENSION to the model's dimension or pick another model"
+         set --embedding-dimension (MCP_CODE_INDEX_EMBEDDING_DIMENSION) to the model's \
+         dimension, or leave it unset so that the server is asked"
     )]
     WrongDimension {
         embedder: String,
@@ -66,6 +67,17 @@ pub trait Embedder: Send + Sync {
     fn embed(&self, texts: &[&str], kind: InputKind) -> Result<Vec<Vec<f32>>, EmbedError>;
 }
 
+/// Tells whether the embedder rejects even a short plain text. Then a
+/// rejection comes from its settings (e.g. a parameter the server does not
+/// accept) rather than from a particular text, and skipping texts would lose
+/// them for nothing.
+pub fn rejects_any_text(embedder: &dyn Embedder) -> bool {
+    matches!(
+        embedder.embed(&["fn main() {}"], InputKind::Document),
+        Err(EmbedError::Rejected { .. })
+    )
+}
+
 /// The text embedded for a stored chunk: file name, symbol and chunk text.
 /// Indexing and re-embedding both use it, so their vectors agree.
 pub fn chunk_embedding_text(path: &str, symbol: Option<&str>, text: &str) -> String {
@@ -92,19 +104,48 @@ pub async fn from_config(
     config: &crate::config::Config,
 ) -> Result<std::sync::Arc<dyn Embedder>, String> {
     use crate::config::EmbedderKind;
-    if config.embedder != EmbedderKind::Openai
-        && (config.embedding_url.is_some() || config.embedding_model.is_some())
-    {
-        tracing::warn!(
-            embedder = ?config.embedder,
-            "the embedding URL and model are ignored: they apply only to --embedder openai"
-        );
+    if config.embedder != EmbedderKind::Openai {
+        let ignored: Vec<&str> = [
+            ("--embedding-url", config.embedding_url.is_some()),
+            ("--embedding-model", config.embedding_model.is_some()),
+            ("--embedding-api-key", config.embedding_api_key.is_some()),
+            (
+                "--embedding-send-input-type",
+                config.embedding_send_input_type,
+            ),
+            (
+                "--embedding-query-prefix",
+                !config.embedding_query_prefix.is_empty(),
+            ),
+            (
+                "--embedding-document-prefix",
+                !config.embedding_document_prefix.is_empty(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(flag, set)| set.then_some(flag))
+        .collect();
+        if !ignored.is_empty() {
+            tracing::warn!(
+                embedder = ?config.embedder,
+                ignored = %ignored.join(", "),
+                "these settings apply only to --embedder openai and are ignored"
+            );
+        }
     }
     match config.embedder {
         EmbedderKind::Hashing => {
             let dimension = config
                 .embedding_dimension
                 .map_or(hashing::DEFAULT_DIMENSION, |d| d as usize);
+            if dimension < hashing::MIN_DIMENSION {
+                return Err(format!(
+                    "--embedding-dimension {dimension} is too small for the hashing embedder; \
+                     use at least {} (default {})",
+                    hashing::MIN_DIMENSION,
+                    hashing::DEFAULT_DIMENSION
+                ));
+            }
             Ok(std::sync::Arc::new(HashingEmbedder::new(dimension)))
         }
         EmbedderKind::Openai => {
@@ -113,16 +154,17 @@ pub async fn from_config(
             OpenAiEmbedder::connect(openai)
                 .await
                 .map(|embedder| std::sync::Arc::new(embedder) as std::sync::Arc<dyn Embedder>)
-                .map_err(|error| {
-                    if guessed_dimension {
-                        format!(
-                            "cannot learn the embedding dimension: {error}. Start the server, \
-                             or set MCP_CODE_INDEX_EMBEDDING_DIMENSION so that mcp-code-index \
-                             starts without asking it"
-                        )
-                    } else {
-                        error.to_string()
+                .map_err(|error| match error {
+                    EmbedError::Unavailable { .. } if guessed_dimension => format!(
+                        "cannot learn the embedding dimension: {error}. Start the embeddings \
+                         server, or set --embedding-dimension (MCP_CODE_INDEX_EMBEDDING_DIMENSION) \
+                         so that mcp-code-index starts without asking it"
+                    ),
+                    EmbedError::Failed(message) => message,
+                    error if guessed_dimension => {
+                        format!("cannot learn the embedding dimension: {error}")
                     }
+                    error => error.to_string(),
                 })
         }
         EmbedderKind::Minilm => minilm_from_config(config),

@@ -9,16 +9,24 @@
 
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
-use serde::Deserialize;
-use serde_json::json;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION};
+use serde_json::{Value, json};
 use tracing::{debug, warn};
 
 use super::{EmbedError, Embedder, InputKind, normalize};
 use crate::webhook::attempt::describe_error;
+use crate::webhook::retry::parse_retry_after;
 
-/// Largest response body read, so a broken server cannot exhaust memory.
-const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+/// Bytes allowed per vector component in an answer: a float written as JSON
+/// text with its separator is at most about 25 characters.
+const RESPONSE_BYTES_PER_COMPONENT: usize = 32;
+/// Bytes allowed in an answer besides the vectors.
+const RESPONSE_OVERHEAD_BYTES: usize = 64 * 1024;
+/// Largest dimension accepted from a server.
+pub const MAX_DIMENSION: usize = 16_384;
+/// Time a search query may spend on embedding, retries included, before the
+/// search answers with keyword results instead.
+const QUERY_BUDGET: Duration = Duration::from_secs(10);
 /// Characters of an error response quoted in messages.
 const ERROR_EXCERPT_CHARS: usize = 300;
 /// Longest wait between two attempts, whatever `Retry-After` asks for.
@@ -58,38 +66,77 @@ pub struct OpenAiConfig {
 }
 
 impl OpenAiConfig {
-    /// The embeddings endpoint: `url` itself if it ends in `/embeddings`,
-    /// otherwise `url` + `/embeddings`.
-    pub fn endpoint(&self) -> String {
-        let trimmed = self.url.trim_end_matches('/');
-        if trimmed.ends_with("/embeddings") {
-            trimmed.to_string()
-        } else {
-            format!("{trimmed}/embeddings")
-        }
-    }
-
-    /// The name recorded with collections. Anything that changes the vectors
-    /// (model, input type, prefixes) is part of it.
-    fn embedder_name(&self) -> String {
-        let mut name = format!("openai:{}", self.model);
-        if self.send_input_type {
-            name.push_str(";input_type");
-        }
-        if !self.query_prefix.is_empty() || !self.document_prefix.is_empty() {
-            name.push_str(&format!(
-                ";prefixes={:?}/{:?}",
-                self.query_prefix, self.document_prefix
+    /// The embeddings endpoint: `url` itself if its path ends in
+    /// `/embeddings`, otherwise `url` with `/embeddings` added to its path. A
+    /// query string (e.g. `?api-version=...`) is kept.
+    pub fn endpoint(&self) -> Result<reqwest::Url, String> {
+        let mut url = reqwest::Url::parse(self.url.trim()).map_err(|error| {
+            format!(
+                "invalid embedding URL {:?} (--embedding-url, MCP_CODE_INDEX_EMBEDDING_URL): \
+                 {error}; use a base URL such as http://127.0.0.1:11434/v1",
+                self.url
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "invalid embedding URL {:?} (--embedding-url, MCP_CODE_INDEX_EMBEDDING_URL): \
+                 the scheme must be http or https",
+                self.url
             ));
         }
-        name
+        let path = url.path().trim_end_matches('/').to_string();
+        if !path.ends_with("/embeddings") {
+            url.set_path(&format!("{path}/embeddings"));
+        }
+        url.set_fragment(None);
+        Ok(url)
+    }
+
+    /// The name recorded with collections and chunks. Everything that changes
+    /// the stored (document) vectors is part of it: the model, the document
+    /// prefix, `input_type` and the input cut. The query prefix is not, since
+    /// changing it needs no re-embedding.
+    fn embedder_name(&self) -> String {
+        let mut extras = Vec::new();
+        if self.send_input_type {
+            extras.push("input_type".to_string());
+        }
+        if !self.document_prefix.is_empty() {
+            extras.push(format!("document_prefix={:?}", self.document_prefix));
+        }
+        if self.max_input_chars != DEFAULT_MAX_INPUT_CHARS {
+            extras.push(format!("max_input_chars={}", self.max_input_chars));
+        }
+        // A model name with other characters is quoted, so that no model name
+        // can read like another name with extras.
+        let plain = self
+            .model
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._:/@-+".contains(c));
+        let model = if plain {
+            self.model.clone()
+        } else {
+            format!("{:?}", self.model)
+        };
+        if extras.is_empty() {
+            format!("openai:{model}")
+        } else {
+            format!("openai:{model} ({})", extras.join(", "))
+        }
     }
 }
+
+/// Default of `--embedding-max-input-chars`.
+pub const DEFAULT_MAX_INPUT_CHARS: usize = 2_000;
 
 /// An [`Embedder`] backed by an OpenAI-compatible HTTP server.
 pub struct OpenAiEmbedder {
     config: OpenAiConfig,
-    endpoint: String,
+    endpoint: reqwest::Url,
+    /// The endpoint as shown in messages: without user, password or query.
+    shown_url: String,
+    /// `Authorization` header value, when a key is configured.
+    authorization: Option<HeaderValue>,
     name: String,
     dimension: usize,
     client: reqwest::Client,
@@ -99,7 +146,7 @@ pub struct OpenAiEmbedder {
 impl std::fmt::Debug for OpenAiEmbedder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpenAiEmbedder")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &self.shown_url)
             .field("name", &self.name)
             .field("dimension", &self.dimension)
             .finish_non_exhaustive()
@@ -118,33 +165,43 @@ impl OpenAiEmbedder {
     /// Checks the configuration and, when no dimension is configured, asks the
     /// server for one vector to learn it.
     pub async fn connect(config: OpenAiConfig) -> Result<Self, EmbedError> {
-        let endpoint = config.endpoint();
-        let parsed = reqwest::Url::parse(&endpoint).map_err(|error| {
-            EmbedError::Failed(format!(
-                "invalid embedding URL {:?}: {error}; use a base URL such as \
-                 http://127.0.0.1:11434/v1",
-                config.url
-            ))
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(EmbedError::Failed(format!(
-                "invalid embedding URL {:?}: the scheme must be http or https",
-                config.url
-            )));
-        }
+        let endpoint = config.endpoint().map_err(EmbedError::Failed)?;
         if config.model.trim().is_empty() {
             return Err(EmbedError::Failed(
-                "no embedding model given: set MCP_CODE_INDEX_EMBEDDING_MODEL".to_string(),
+                "no embedding model given: set --embedding-model or \
+                 MCP_CODE_INDEX_EMBEDDING_MODEL"
+                    .to_string(),
             ));
         }
+        let authorization = match config.api_key.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(key) => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
+                    EmbedError::Failed(
+                        "the embedding API key (MCP_CODE_INDEX_EMBEDDING_API_KEY) contains \
+                         characters that an HTTP header cannot carry, such as a line break \
+                         inside it; copy the key again"
+                            .to_string(),
+                    )
+                })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+        };
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| EmbedError::Failed(format!("cannot build HTTP client: {error}")))?;
+        let mut shown = endpoint.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        shown.set_query(None);
         let mut embedder = Self {
             name: config.embedder_name(),
+            shown_url: shown.to_string(),
             endpoint,
+            authorization,
             dimension: config.dimension.unwrap_or(0),
             config,
             client,
@@ -152,21 +209,82 @@ impl OpenAiEmbedder {
         };
         if embedder.config.dimension.is_none() {
             let probe = embedder
-                .request(&[PROBE_TEXT.to_string()], InputKind::Query)
+                .embed_async(&[PROBE_TEXT], InputKind::Document)
                 .await?;
-            embedder.dimension = probe[0].len();
-            if embedder.dimension == 0 {
+            let dimension = probe[0].len();
+            if !(1..=MAX_DIMENSION).contains(&dimension) {
                 return Err(EmbedError::BadResponse {
-                    url: embedder.endpoint.clone(),
-                    reason: "the vector is empty".to_string(),
+                    url: embedder.shown_url.clone(),
+                    reason: format!(
+                        "vectors have {dimension} dimensions; mcp-code-index supports 1 to \
+                         {MAX_DIMENSION}"
+                    ),
                 });
             }
+            embedder.dimension = dimension;
         }
         Ok(embedder)
     }
 
-    /// Embeds `texts` with batching, retries and checks.
+    /// Where requests go, as shown in messages and logs.
+    pub fn shown_url(&self) -> &str {
+        &self.shown_url
+    }
+
+    /// Replaces the API key and any password in the URL with `***`, so that
+    /// a server echoing them back cannot leak them into messages.
+    fn scrub(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        let mut secrets: Vec<String> = Vec::new();
+        if let Some(key) = self.config.api_key.as_deref().map(str::trim) {
+            secrets.push(key.to_string());
+        }
+        if let Some(password) = self.endpoint.password() {
+            secrets.push(password.to_string());
+        }
+        if let Some(query) = self.endpoint.query() {
+            secrets.extend(
+                query
+                    .split('&')
+                    .filter_map(|pair| pair.split_once('='))
+                    .map(|(_, v)| v.to_string()),
+            );
+        }
+        text = text.replace(self.endpoint.as_str(), &self.shown_url);
+        for secret in secrets.iter().filter(|secret| secret.len() >= 4) {
+            text = text.replace(secret.as_str(), "***");
+        }
+        text
+    }
+
+    /// Embeds `texts` with batching, retries and checks. A search query gets
+    /// at most [`QUERY_BUDGET`] in all, so that a failing server cannot hold
+    /// a search longer than clients wait.
     pub async fn embed_async(
+        &self,
+        texts: &[&str],
+        kind: InputKind,
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+        match kind {
+            InputKind::Document => self.embed_all(texts, kind).await,
+            InputKind::Query => {
+                let budget = QUERY_BUDGET.min(self.config.timeout);
+                tokio::time::timeout(budget, self.embed_all(texts, kind))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(EmbedError::Unavailable {
+                            url: self.shown_url.clone(),
+                            reason: format!(
+                                "the query was not embedded within {} s",
+                                budget.as_secs_f32()
+                            ),
+                        })
+                    })
+            }
+        }
+    }
+
+    async fn embed_all(
         &self,
         texts: &[&str],
         kind: InputKind,
@@ -177,7 +295,7 @@ impl OpenAiEmbedder {
         };
         let prepared: Vec<String> = texts
             .iter()
-            .map(|text| format!("{prefix}{}", cut(text, self.config.max_input_chars)))
+            .map(|text| cut(&format!("{prefix}{text}"), self.config.max_input_chars).to_string())
             .collect();
         let mut vectors = Vec::with_capacity(texts.len());
         for batch in batches(&prepared, self.config.batch_size, self.config.batch_chars) {
@@ -232,20 +350,16 @@ impl OpenAiEmbedder {
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
-                Err(failure) => return Err(failure),
+                Err(mut failure) => {
+                    if let (true, EmbedError::Unavailable { reason, .. }) =
+                        (attempt > 0, &mut failure.error)
+                    {
+                        reason.push_str(&format!(" (after {} attempts)", attempt + 1));
+                    }
+                    return Err(failure);
+                }
             }
         }
-    }
-
-    /// One batch, as sent by the dimension probe.
-    async fn request(
-        &self,
-        texts: &[String],
-        kind: InputKind,
-    ) -> Result<Vec<Vec<f32>>, EmbedError> {
-        self.request_with_retries(texts, kind)
-            .await
-            .map_err(|failure| failure.error)
     }
 
     async fn attempt(&self, texts: &[String], kind: InputKind) -> Result<Vec<Vec<f32>>, Failure> {
@@ -258,16 +372,16 @@ impl OpenAiEmbedder {
         }
         let mut request = self
             .client
-            .post(&self.endpoint)
+            .post(self.endpoint.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(body.to_string());
-        if let Some(key) = &self.config.api_key {
-            request = request.header(AUTHORIZATION, format!("Bearer {key}"));
+        if let Some(value) = &self.authorization {
+            request = request.header(AUTHORIZATION, value.clone());
         }
         let unavailable = |reason: String| Failure {
             error: EmbedError::Unavailable {
-                url: self.endpoint.clone(),
-                reason,
+                url: self.shown_url.clone(),
+                reason: self.scrub(&reason),
             },
             retryable: true,
             retry_after: None,
@@ -277,21 +391,29 @@ impl OpenAiEmbedder {
             unavailable(if error.is_timeout() {
                 format!("no answer within {} s", self.config.timeout.as_secs_f32())
             } else {
-                describe_error(&error)
+                describe_error(&error.without_url())
             })
         })?;
         let status = response.status();
-        let retry_after = retry_after(&response);
-        let body = read_capped(response)
+        let retry_after = parse_retry_after(response.headers());
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string);
+        let limit =
+            texts.len() * self.dimension.max(MAX_DIMENSION / 4) * RESPONSE_BYTES_PER_COMPONENT
+                + RESPONSE_OVERHEAD_BYTES;
+        let body = read_capped(response, limit)
             .await
             .map_err(|reason| unavailable(format!("reading the answer failed: {reason}")))?;
         if !status.is_success() {
-            return Err(self.http_failure(status, &body, retry_after));
+            return Err(self.http_failure(status, &body, retry_after, location));
         }
         let vectors = self.parse(&body, texts.len()).map_err(|reason| Failure {
             error: EmbedError::BadResponse {
-                url: self.endpoint.clone(),
-                reason,
+                url: self.shown_url.clone(),
+                reason: self.scrub(&reason),
             },
             retryable: false,
             retry_after: None,
@@ -320,18 +442,26 @@ impl OpenAiEmbedder {
         status: reqwest::StatusCode,
         body: &[u8],
         retry_after: Option<Duration>,
+        location: Option<String>,
     ) -> Failure {
-        let detail = error_detail(body);
+        let detail = self.scrub(&error_detail(body));
         let code = status.as_u16();
         let retryable = code == 429 || code == 408 || status.is_server_error();
         let hint = match code {
-            401 | 403 => "; check MCP_CODE_INDEX_EMBEDDING_API_KEY",
-            404 => "; check MCP_CODE_INDEX_EMBEDDING_URL and MCP_CODE_INDEX_EMBEDDING_MODEL",
-            300..=399 => "; redirects are not followed, so give the final URL",
-            _ => "",
+            401 | 403 => "; check the API key (MCP_CODE_INDEX_EMBEDDING_API_KEY)".to_string(),
+            404 => "; check --embedding-url (MCP_CODE_INDEX_EMBEDDING_URL) and --embedding-model \
+                    (MCP_CODE_INDEX_EMBEDDING_MODEL)"
+                .to_string(),
+            300..=399 => format!(
+                "; redirects are not followed: set --embedding-url to the final URL{}",
+                location
+                    .map(|to| format!(" (the server points to {:?})", self.scrub(&to)))
+                    .unwrap_or_default()
+            ),
+            _ => String::new(),
         };
         let reason = format!("HTTP {status}: {detail}{hint}");
-        let url = self.endpoint.clone();
+        let url = self.shown_url.clone();
         Failure {
             error: if retryable {
                 EmbedError::Unavailable { url, reason }
@@ -347,46 +477,53 @@ impl OpenAiEmbedder {
     }
 
     /// Reads `{"data": [{"index": n, "embedding": [...]}, ...]}`. Embeddings
-    /// may also come base64-encoded as little-endian `f32`s.
+    /// may also come base64-encoded as little-endian `f32`s. Vectors are
+    /// checked and scaled to unit length.
     fn parse(&self, body: &[u8], expected: usize) -> Result<Vec<Vec<f32>>, String> {
-        #[derive(Deserialize)]
-        struct Response {
-            data: Vec<Item>,
-        }
-        #[derive(Deserialize)]
-        struct Item {
-            index: Option<usize>,
-            embedding: Encoded,
-        }
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Encoded {
-            Floats(Vec<f32>),
-            Base64(String),
-        }
-
-        let response: Response = serde_json::from_slice(body).map_err(|error| {
-            format!(
-                "expected JSON with a \"data\" list of embeddings: {error}; the answer began \
-                 with {:?}",
-                excerpt(body)
-            )
-        })?;
-        if response.data.len() != expected {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|_| format!("the answer is not JSON; it began with {:?}", excerpt(body)))?;
+        let Some(data) = value.get("data").and_then(Value::as_array) else {
             return Err(format!(
-                "{} embeddings for {expected} inputs",
-                response.data.len()
+                "the answer has no \"data\" list of embeddings; it began with {:?}",
+                excerpt(body)
             ));
+        };
+        if data.len() != expected {
+            return Err(format!("{} embeddings for {expected} inputs", data.len()));
         }
         let mut slots: Vec<Option<Vec<f32>>> = vec![None; expected];
-        for (position, item) in response.data.into_iter().enumerate() {
-            let index = item.index.unwrap_or(position);
-            let mut vector = match item.embedding {
-                Encoded::Floats(vector) => vector,
-                Encoded::Base64(text) => decode_base64(&text)?,
+        for (position, item) in data.iter().enumerate() {
+            let index = match item.get("index") {
+                None | Some(Value::Null) => position,
+                Some(index) => index.as_u64().map(|index| index as usize).ok_or_else(|| {
+                    format!("embedding {position} has index {index}, not a whole number")
+                })?,
+            };
+            let mut vector = match item.get("embedding") {
+                Some(Value::Array(numbers)) => numbers
+                    .iter()
+                    .map(|number| match number.as_f64() {
+                        Some(x) if x.is_finite() && x.abs() <= f32::MAX as f64 => Ok(x as f32),
+                        Some(x) => {
+                            Err(format!("embedding {index} holds {x}, beyond 32-bit floats"))
+                        }
+                        None => Err(format!("embedding {index} holds {number}, not a number")),
+                    })
+                    .collect::<Result<Vec<f32>, String>>()?,
+                Some(Value::String(text)) => decode_base64(text)?,
+                Some(other) => {
+                    return Err(format!(
+                        "embedding {index} is {}, not a list of numbers or base64 text",
+                        kind_of(other)
+                    ));
+                }
+                None => return Err(format!("item {position} has no \"embedding\"")),
             };
             if vector.iter().any(|x| !x.is_finite()) {
                 return Err(format!("embedding {index} contains NaN or infinite values"));
+            }
+            if vector.iter().all(|x| *x == 0.0) {
+                return Err(format!("embedding {index} is all zeros"));
             }
             normalize(&mut vector);
             match slots.get_mut(index) {
@@ -399,6 +536,18 @@ impl OpenAiEmbedder {
             .into_iter()
             .map(|slot| slot.unwrap_or_default())
             .collect())
+    }
+}
+
+/// A JSON value's type, for messages.
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -449,26 +598,18 @@ fn batches(texts: &[String], max_count: usize, max_chars: usize) -> Vec<&[String
     result
 }
 
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?;
-    value
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|secs| secs.is_finite() && *secs >= 0.0)
-        .map(Duration::from_secs_f64)
-}
-
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+/// Reads the body, failing once it exceeds `limit` bytes, far more than the
+/// vectors asked for can take, so a broken server cannot exhaust memory.
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     while let Some(bytes) = response
         .chunk()
         .await
-        .map_err(|error| describe_error(&error))?
+        .map_err(|error| describe_error(&error.without_url()))?
     {
-        if body.len() + bytes.len() > MAX_RESPONSE_BYTES {
+        if body.len() + bytes.len() > limit {
             return Err(format!(
-                "the answer is larger than {MAX_RESPONSE_BYTES} bytes"
+                "the answer is larger than {limit} bytes, more than the vectors asked for"
             ));
         }
         body.extend_from_slice(&bytes);
@@ -563,9 +704,81 @@ mod tests {
             retries: 0,
             initial_backoff: Duration::from_millis(1),
         };
-        assert_eq!(config.endpoint(), "http://127.0.0.1:9/v1/embeddings");
-        config.url = "http://127.0.0.1:9/api/embeddings".to_string();
-        assert_eq!(config.endpoint(), "http://127.0.0.1:9/api/embeddings");
+        let endpoint = |config: &OpenAiConfig| config.endpoint().map(|url| url.to_string());
+        let cases = [
+            (
+                "http://127.0.0.1:9/v1/",
+                Ok("http://127.0.0.1:9/v1/embeddings"),
+            ),
+            (
+                "http://127.0.0.1:9/api/embeddings",
+                Ok("http://127.0.0.1:9/api/embeddings"),
+            ),
+            ("http://127.0.0.1:9", Ok("http://127.0.0.1:9/embeddings")),
+            (
+                "https://127.0.0.1:9/openai?api-version=2024-02-01#x",
+                Ok("https://127.0.0.1:9/openai/embeddings?api-version=2024-02-01"),
+            ),
+            ("ftp://127.0.0.1/v1", Err("http or https")),
+            ("127.0.0.1:9/v1", Err("invalid embedding URL")),
+        ];
+        for (url, expected) in cases {
+            config.url = url.to_string();
+            match (endpoint(&config), expected) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{url}"),
+                (Err(got), Err(want)) => assert!(got.contains(want), "{url}: {got}"),
+                (got, want) => panic!("{url}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn name_changes_only_with_what_changes_stored_vectors() {
+        let base = OpenAiConfig {
+            url: "http://127.0.0.1:9/v1".to_string(),
+            model: "m".to_string(),
+            api_key: None,
+            dimension: None,
+            batch_size: 1,
+            batch_chars: 1,
+            max_input_chars: DEFAULT_MAX_INPUT_CHARS,
+            send_input_type: false,
+            query_prefix: String::new(),
+            document_prefix: String::new(),
+            timeout: Duration::from_secs(1),
+            retries: 0,
+            initial_backoff: Duration::from_millis(1),
+        };
+        assert_eq!(base.embedder_name(), "openai:m");
+        let query_prefix = OpenAiConfig {
+            query_prefix: "query: ".to_string(),
+            batch_size: 9,
+            ..base.clone()
+        };
+        assert_eq!(query_prefix.embedder_name(), "openai:m");
+        let changed = [
+            OpenAiConfig {
+                send_input_type: true,
+                ..base.clone()
+            },
+            OpenAiConfig {
+                document_prefix: "passage: ".to_string(),
+                ..base.clone()
+            },
+            OpenAiConfig {
+                max_input_chars: 500,
+                ..base.clone()
+            },
+            OpenAiConfig {
+                model: "m (input_type)".to_string(),
+                ..base.clone()
+            },
+        ];
+        let mut names: Vec<String> = changed.iter().map(OpenAiConfig::embedder_name).collect();
+        names.push(base.embedder_name());
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), changed.len() + 1, "{names:?}");
     }
 
     #[test]

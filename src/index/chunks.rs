@@ -264,7 +264,7 @@ pub fn for_each_vector(
     Ok(())
 }
 
-/// Counts the chunks whose vector comes from another embedder than `embedder`.
+/// Counts the chunks whose vector has another stamp than `embedder`.
 pub fn stale_count(conn: &Connection, collection: &str, embedder: &str) -> rusqlite::Result<usize> {
     conn.query_row(
         "SELECT COUNT(*) FROM chunks WHERE collection = ?1 AND embedder != ?2",
@@ -273,17 +273,24 @@ pub fn stale_count(conn: &Connection, collection: &str, embedder: &str) -> rusql
     )
 }
 
-/// Names of the collections recorded with another embedder than `embedder`,
-/// or holding chunks embedded by another one.
-pub fn stale_collections(conn: &Connection, embedder: &str) -> rusqlite::Result<Vec<String>> {
+/// Names of the collections recorded with another embedder or dimension
+/// than the current ones, or holding chunks whose vector has another stamp.
+pub fn stale_collections(
+    conn: &Connection,
+    embedder: &str,
+    dimension: usize,
+    stamp: &str,
+) -> rusqlite::Result<Vec<String>> {
     let mut statement = conn.prepare(
         "SELECT name FROM collections
-         WHERE embedder != ?1
+         WHERE embedder != ?1 OR dimension != ?2
             OR EXISTS (SELECT 1 FROM chunks
-                       WHERE chunks.collection = collections.name AND chunks.embedder != ?1)
+                       WHERE chunks.collection = collections.name AND chunks.embedder != ?3)
          ORDER BY name",
     )?;
-    statement.query_map([embedder], |row| row.get(0))?.collect()
+    statement
+        .query_map(params![embedder, dimension as i64, stamp], |row| row.get(0))?
+        .collect()
 }
 
 /// Up to `limit` chunks whose vector comes from another embedder than

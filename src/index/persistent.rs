@@ -24,6 +24,9 @@ pub struct PersistentIndex {
     /// Name of the embedder whose vectors this index stores, e.g. `hashing-768`.
     embedder: String,
     dimension: usize,
+    /// Recorded with each chunk's vector: embedder name and dimension, e.g.
+    /// `hashing-768@768`. Chunks with another stamp wait for re-embedding.
+    stamp: String,
     loaded: Mutex<HashMap<String, Handle>>,
 }
 
@@ -34,6 +37,7 @@ impl PersistentIndex {
             graphs_dir,
             embedder: embedder.to_string(),
             dimension,
+            stamp: format!("{embedder}@{dimension}"),
             loaded: Mutex::new(HashMap::new()),
         }
     }
@@ -106,8 +110,8 @@ impl PersistentIndex {
         }
         let (live, stale) = self.db.read(|conn| {
             Ok((
-                chunks::live_ids(conn, name, &self.embedder)?,
-                chunks::stale_count(conn, name, &self.embedder)?,
+                chunks::live_ids(conn, name, &self.stamp)?,
+                chunks::stale_count(conn, name, &self.stamp)?,
             ))
         })?;
         match Graph::load(&self.graphs_dir.join(name), &self.meta(row.generation)) {
@@ -142,10 +146,10 @@ impl PersistentIndex {
             dirty: true,
         };
         self.db.read(|conn| {
-            let count = chunks::live_ids(conn, name, &self.embedder)?.len();
-            collection.stale = chunks::stale_count(conn, name, &self.embedder)?;
+            let count = chunks::live_ids(conn, name, &self.stamp)?.len();
+            collection.stale = chunks::stale_count(conn, name, &self.stamp)?;
             collection.graph = Graph::new(count + collection.stale);
-            chunks::for_each_vector(conn, name, &self.embedder, |id, vector| {
+            chunks::for_each_vector(conn, name, &self.stamp, |id, vector| {
                 collection.graph.insert(vector, id);
                 collection.live.insert(id);
             })
@@ -179,7 +183,7 @@ impl CodeIndex for PersistentIndex {
         let mut state = handle.write().unwrap_or_else(|e| e.into_inner());
         let Some((removed, added)) = self
             .db
-            .write(|tx| chunks::replace_file(tx, collection, file, &new_chunks, &self.embedder))?
+            .write(|tx| chunks::replace_file(tx, collection, file, &new_chunks, &self.stamp))?
         else {
             return Ok(None);
         };
@@ -312,8 +316,9 @@ impl CodeIndex for PersistentIndex {
     }
 
     fn stale_collections(&self) -> Result<Vec<String>, StoreError> {
-        self.db
-            .read(|conn| chunks::stale_collections(conn, &self.embedder))
+        self.db.read(|conn| {
+            chunks::stale_collections(conn, &self.embedder, self.dimension, &self.stamp)
+        })
     }
 
     fn stale_chunks(&self, collection: &str, limit: usize) -> Result<Vec<StaleChunk>, StoreError> {
@@ -322,7 +327,7 @@ impl CodeIndex for PersistentIndex {
             return Ok(Vec::new());
         }
         self.db
-            .read(|conn| chunks::stale_chunks(conn, collection, &self.embedder, limit))
+            .read(|conn| chunks::stale_chunks(conn, collection, &self.stamp, limit))
     }
 
     fn store_reembedded(
@@ -343,7 +348,7 @@ impl CodeIndex for PersistentIndex {
         let mut state = handle.write().unwrap_or_else(|e| e.into_inner());
         let updated = self
             .db
-            .write(|tx| chunks::store_vectors(tx, collection, &self.embedder, &vectors))?;
+            .write(|tx| chunks::store_vectors(tx, collection, &self.stamp, &vectors))?;
         if updated.is_empty() {
             return Ok(0);
         }

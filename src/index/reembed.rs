@@ -14,7 +14,7 @@ use tracing::{error, info, warn};
 
 use super::CodeIndex;
 use super::StaleChunk;
-use crate::embed::{EmbedError, Embedder, InputKind, chunk_embedding_text};
+use crate::embed::{EmbedError, Embedder, InputKind, chunk_embedding_text, rejects_any_text};
 
 /// Chunks read, embedded and stored per step.
 const BATCH: usize = 64;
@@ -144,9 +144,15 @@ fn step(index: &dyn CodeIndex, embedder: &dyn Embedder, name: &str) -> Result<us
     Ok(stale.len())
 }
 
+/// Characters kept of a text the embedding server rejected, for a second try.
+const SHORTENED_CHARS: usize = 256;
+
 /// Embeds `texts`. When the server rejects the batch, each text is tried on
-/// its own, and a text rejected alone gets the zero vector: it is recorded as
-/// done but never returned by semantic search, so it cannot block the rest.
+/// its own, and a rejected text once more cut short. If the server rejects
+/// any text at all, its settings are at fault and the step fails, to be
+/// retried later. A text rejected even when short gets the zero vector: it is
+/// recorded as done but never returned by semantic search, so it cannot
+/// block the rest.
 fn embed_texts(
     embedder: &dyn Embedder,
     texts: &[String],
@@ -154,23 +160,37 @@ fn embed_texts(
 ) -> Result<Vec<Vec<f32>>, String> {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     match embedder.embed(&refs, InputKind::Document) {
-        Ok(vectors) => Ok(vectors),
-        Err(EmbedError::Rejected { .. }) if texts.len() > 1 => refs
-            .iter()
-            .zip(chunks)
-            .map(|(text, chunk)| match embedder.embed(&[text], InputKind::Document) {
-                Ok(mut vectors) => Ok(vectors.remove(0)),
-                Err(EmbedError::Rejected { reason, .. }) => {
-                    warn!(path = %chunk.path, %reason, "embedding server rejected a chunk; semantic search will not return it");
-                    Ok(vec![0.0; embedder.dimension()])
-                }
-                Err(error) => Err(error.to_string()),
-            })
-            .collect(),
-        Err(EmbedError::Rejected { reason, .. }) => {
-            warn!(path = %chunks[0].path, %reason, "embedding server rejected a chunk; semantic search will not return it");
-            Ok(vec![vec![0.0; embedder.dimension()]])
-        }
-        Err(error) => Err(error.to_string()),
+        Ok(vectors) => return Ok(vectors),
+        Err(EmbedError::Rejected { .. }) => {}
+        Err(error) => return Err(error.to_string()),
     }
+    let mut vectors = Vec::with_capacity(texts.len());
+    for (text, chunk) in texts.iter().zip(chunks) {
+        let reason = match embedder.embed(&[text.as_str()], InputKind::Document) {
+            Ok(mut single) => {
+                vectors.push(single.remove(0));
+                continue;
+            }
+            Err(EmbedError::Rejected { reason, .. }) => reason,
+            Err(error) => return Err(error.to_string()),
+        };
+        if rejects_any_text(embedder) {
+            return Err(format!(
+                "the embedding server rejects every text, so its settings are wrong: {reason}"
+            ));
+        }
+        let short: String = text.chars().take(SHORTENED_CHARS).collect();
+        match embedder.embed(&[short.as_str()], InputKind::Document) {
+            Ok(mut single) => {
+                warn!(path = %chunk.path, %reason, "embedding server rejected a chunk; embedded its first {SHORTENED_CHARS} characters instead");
+                vectors.push(single.remove(0));
+            }
+            Err(EmbedError::Rejected { .. }) => {
+                warn!(path = %chunk.path, %reason, "embedding server rejected a chunk; semantic search will not return it");
+                vectors.push(vec![0.0; embedder.dimension()]);
+            }
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+    Ok(vectors)
 }

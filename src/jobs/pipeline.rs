@@ -13,7 +13,7 @@ use tracing::{debug, warn};
 
 use super::model::{AnalysisResult, JobError, Metrics, Progress, ResultData, VectorStorage};
 use crate::code::{self, ChunkLimits, ReadLimits, ReadOutcome, SourceText};
-use crate::embed::{EmbedError, Embedder, InputKind, chunk_embedding_text};
+use crate::embed::{EmbedError, Embedder, InputKind, chunk_embedding_text, rejects_any_text};
 use crate::index::{CodeIndex, FileRecord, NewChunk};
 use crate::store::StoreError;
 
@@ -491,13 +491,15 @@ fn index_source(
         let refs: Vec<&str> = slice.iter().map(String::as_str).collect();
         match ctx.embedder.embed(&refs, InputKind::Document) {
             Ok(slice_vectors) => vectors.extend(slice_vectors),
-            Err(EmbedError::Rejected { reason, .. }) => {
+            Err(EmbedError::Rejected { reason, .. })
+                if !rejects_any_text(ctx.embedder.as_ref()) =>
+            {
                 warn!(path = %source.path, %reason, "embedding server rejected the file; skipped");
                 totals.warnings.push(format!(
                     "skipped {}: the embedding server rejected its text: {reason}",
                     source.path
                 ));
-                totals.progress.files_processed += 1;
+                totals.progress.files_skipped += 1;
                 return Ok(());
             }
             Err(error) => {

@@ -140,6 +140,10 @@ class FakeEmbeddings:
     down: bool = False
     # Seconds each answer waits, to make work observable mid-way.
     delay: float = 0.0
+    # Answers every request with 400, as OpenAI does for an unknown parameter.
+    reject_all: bool = False
+    # Never answers: the handler sleeps this long instead.
+    hang: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -162,9 +166,12 @@ class FakeEmbeddings:
             self.headers.append({key.lower(): value for key, value in handler.headers.items()})
             if self.down:
                 return 503, {}, b'{"error": {"message": "model is loading"}}'
-            if self.failures:
-                return self.failures.pop(0)
-        time.sleep(self.delay)
+            if self.reject_all:
+                return 400, {}, b'{"error": {"message": "Unrecognized request argument supplied: input_type"}}'
+            failure = self.failures.pop(0) if self.failures else None
+        if failure is not None:
+            return failure
+        time.sleep(self.hang or self.delay)
         if self.max_batch is not None and len(request["input"]) > self.max_batch:
             return 413, {}, b'{"error": {"message": "batch too large"}}'
         data = [
@@ -484,3 +491,102 @@ async def test_reembedding_resumes_after_sigkill_without_redoing_stored_batches(
     # in flight at the kill is.
     total = sum(fake.batch_sizes())
     assert total <= chunks + 64, f"{total} texts embedded for {chunks} chunks: {fake.batch_sizes()}"
+
+
+async def test_changing_only_the_dimension_reembeds_instead_of_breaking(start_server, fake_embeddings, tmp_path) -> None:
+    module = write_shipping_module(tmp_path)
+    fake = fake_embeddings(dimension=64)
+    async with start_server(*fake_args(fake)) as server:
+        assert (await server.run_job("file_processing", USER, {"file_path": str(module)}))["status"] == "completed"
+        chunks = (await server.call_ok("get_collection_stats", {"user_id": USER}))["live_chunks"]
+
+    # Same model name, new dimension.
+    fake.dimension = 128
+    args = [arg if arg != str(FAKE_DIMENSION) else "128" for arg in fake_args(fake)]
+    async with start_server(*args) as server:
+        stats = await wait_for_reembedding(server)
+        assert stats["dimension"] == 128 and stats["live_chunks"] == chunks
+        semantic = await server.call_ok(
+            "search_code", {"user_id": USER, "query": "compute shipping cost", "mode": "semantic", "limit": 3}
+        )
+        assert semantic["results"][0]["symbol"] == "compute_shipping_cost"
+        job = await server.run_job("file_processing", USER, {"file_path": str(module)})
+        assert job["status"] == "completed", job
+        stats = await server.call_ok("get_collection_stats", {"user_id": USER})
+        assert stats["live_chunks"] == chunks
+
+
+async def test_a_server_that_rejects_every_text_fails_the_job_instead_of_skipping(
+    start_server, fake_embeddings, tmp_path
+) -> None:
+    fake = fake_embeddings(reject_all=True)
+    module = write_shipping_module(tmp_path)
+    async with start_server(*fake_args(fake, "--embedding-send-input-type")) as server:
+        job = await server.run_job("workspace_indexing", USER, {"workspace_path": str(tmp_path)})
+        assert job["status"] == "failed", job
+        assert job["error"]["code"] == "EMBEDDING_FAILED"
+        assert "input_type" in job["error"]["message"]
+    assert module.exists()
+
+
+async def test_a_hanging_server_cannot_hold_a_search_past_the_query_budget(
+    start_server, fake_embeddings, tmp_path
+) -> None:
+    module = write_shipping_module(tmp_path)
+    async with start_server() as server:
+        assert (await server.run_job("file_processing", USER, {"file_path": str(module)}))["status"] == "completed"
+    fake = fake_embeddings(hang=120)
+    async with start_server(*fake_args(fake)) as server:
+        started = time.monotonic()
+        found = await server.search(USER, "compute shipping cost")
+        elapsed = time.monotonic() - started
+        assert elapsed < 15, f"search took {elapsed:.1f} s"
+        assert found["mode"] == "keyword"
+        assert "not embedded within" in found["message"]
+        assert found["results"][0]["symbol"] == "compute_shipping_cost"
+
+
+async def test_secrets_echoed_by_the_server_are_masked_everywhere(
+    start_server, fake_embeddings, webhook_receiver, tmp_path
+) -> None:
+    key = "sk-echoed-0123456789abcdef"
+    password = "url-password-123"
+    fake = fake_embeddings(failures=[(401, {}, json.dumps({"error": {"message": f"Incorrect API key provided: {key}"}}).encode())] * 5)
+    url = fake.url.replace("http://", f"http://user:{password}@") + "?api-key=" + "query-secret-456"
+    args = [arg if arg != fake.url else url for arg in fake_args(fake)]
+    receiver = webhook_receiver()
+    module = write_shipping_module(tmp_path)
+    async with start_server(*args, env={"MCP_CODE_INDEX_EMBEDDING_API_KEY": key}) as server:
+        submitted = await server.submit(
+            "file_processing", USER, {"file_path": str(module), "webhook_url": receiver.url}
+        )
+        job = await server.wait_for_job(submitted["job_id"])
+        assert job["status"] == "failed"
+        message = job["error"]["message"]
+        assert "***" in message and "check the API key" in message, message
+        payloads = [request.body.decode() for request in await receiver.wait_for_requests(1)]
+        stderr = server.stderr_path.read_text()
+    for text in [message, json.dumps(job), *payloads, stderr]:
+        for secret in [key, password, "query-secret-456"]:
+            assert secret not in text
+    # The query string still reaches the server.
+    assert fake.requests
+
+
+async def test_a_query_string_in_the_url_is_kept(start_server, fake_embeddings, tmp_path) -> None:
+    fake = fake_embeddings()
+    seen: list[str] = []
+    original = fake.answer
+
+    def answer(handler: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        seen.append(handler.path)
+        return original(handler)
+
+    fake.answer = answer  # type: ignore[method-assign]
+    url = fake.url + "?api-version=2024-02-01"
+    args = [arg if arg != fake.url else url for arg in fake_args(fake)]
+    module = write_shipping_module(tmp_path)
+    async with start_server(*args) as server:
+        job = await server.run_job("file_processing", USER, {"file_path": str(module)})
+        assert job["status"] == "completed", job
+    assert seen and all(path == "/v1/embeddings?api-version=2024-02-01" for path in seen), seen
