@@ -10,13 +10,15 @@
 //!
 //! Run with `cargo bench --bench retrieval` (`BENCH_PAIRS`, default 2000 per
 //! language; `BENCH_PYTHON_ROOT` and `BENCH_RUST_ROOT` set the source trees).
-//! Under `cargo test` it runs with 100 pairs per language.
+//! Under `cargo test` it runs with 100 pairs per language. `BENCH_EMBEDDER`
+//! picks the embedder: `hashing` (default) or `minilm`, which needs
+//! `--features minilm` and the model in `MCP_CODE_INDEX_MINILM_DIR`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mcp_code_index::code::{self, ChunkKind, ChunkLimits, ReadLimits, ReadOutcome};
-use mcp_code_index::embed::{Embedder, HashingEmbedder};
+use mcp_code_index::embed::{Embedder, HashingEmbedder, InputKind};
 use mcp_code_index::index::{CodeIndex, PersistentIndex, SearchFilters, SearchMode, SearchRequest};
 use mcp_code_index::jobs::model::Progress;
 use mcp_code_index::jobs::pipeline::{PipelineContext, run_workspace_job};
@@ -31,6 +33,26 @@ type Splitter = fn(&str) -> Option<(String, String)>;
 struct Pair {
     query: String,
     target: String,
+}
+
+/// The embedder `BENCH_EMBEDDER` selects.
+fn bench_embedder() -> Arc<dyn Embedder> {
+    match env_or("BENCH_EMBEDDER", "hashing").as_str() {
+        "hashing" => Arc::new(HashingEmbedder::default()),
+        #[cfg(feature = "minilm")]
+        "minilm" => {
+            let dir = std::env::var_os("MCP_CODE_INDEX_MINILM_DIR")
+                .expect("BENCH_EMBEDDER=minilm needs MCP_CODE_INDEX_MINILM_DIR");
+            Arc::new(
+                mcp_code_index::embed::MinilmEmbedder::load(Path::new(&dir))
+                    .expect("MiniLM model loads"),
+            )
+        }
+        other => panic!(
+            "unknown BENCH_EMBEDDER {other:?}: use hashing, or minilm in a build with \
+             --features minilm"
+        ),
+    }
 }
 
 fn env_or(name: &str, default: &str) -> String {
@@ -176,7 +198,7 @@ fn evaluate(
     }
     let data_dir =
         DataDir::open(Some(&scratch.join(format!("{language}_data")))).expect("data dir opens");
-    let embedder = Arc::new(HashingEmbedder::default());
+    let embedder = bench_embedder();
     let db = Arc::new(Database::open(&data_dir.database_path()).expect("database opens"));
     let index = Arc::new(PersistentIndex::new(
         db,
@@ -198,7 +220,16 @@ fn evaluate(
         on_progress: &on_progress,
     };
     let metadata = json!({"workspace_path": tree.display().to_string()});
-    run_workspace_job(&ctx, metadata.as_object().unwrap()).expect("targets are indexed");
+    let started = std::time::Instant::now();
+    let output =
+        run_workspace_job(&ctx, metadata.as_object().unwrap()).expect("targets are indexed");
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{language}: indexed {} chunks with {} in {seconds:.1} s ({:.1} chunks/s)",
+        output.metrics.chunks_count,
+        embedder.name(),
+        output.metrics.chunks_count as f64 / seconds
+    );
 
     let modes = [
         SearchMode::Keyword,
@@ -211,7 +242,10 @@ fn evaluate(
         .collect();
     for (n, pair) in pairs.iter().enumerate() {
         let target = format!("target_{n:05}.{extension}");
-        let vector = embedder.embed_one(&pair.query);
+        let vector = embedder
+            .embed(&[pair.query.as_str()], InputKind::Query)
+            .expect("query embeds")
+            .remove(0);
         for (mode, scores) in &mut results {
             let request = SearchRequest {
                 vector: &vector,

