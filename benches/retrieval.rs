@@ -11,8 +11,10 @@
 //! Run with `cargo bench --bench retrieval` (`BENCH_PAIRS`, default 2000 per
 //! language; `BENCH_PYTHON_ROOT` and `BENCH_RUST_ROOT` set the source trees).
 //! Under `cargo test` it runs with 100 pairs per language. `BENCH_EMBEDDER`
-//! picks the embedder: `hashing` (default) or `minilm`, which needs
-//! `--features minilm` and the model in `MCP_CODE_INDEX_MINILM_DIR`.
+//! picks the embedder: `hashing` (default); `minilm`, which needs
+//! `--features minilm` and the model in `MCP_CODE_INDEX_MINILM_DIR`; or
+//! `openai`, configured by the server's `MCP_CODE_INDEX_EMBEDDING_*`
+//! variables (URL, model, prefixes and so on).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,9 +50,24 @@ fn bench_embedder() -> Arc<dyn Embedder> {
                     .expect("MiniLM model loads"),
             )
         }
+        "openai" => {
+            use clap::Parser as _;
+            let config = mcp_code_index::config::Config::try_parse_from(["mcp-code-index"])
+                .expect("MCP_CODE_INDEX_* variables are valid");
+            let openai = config.openai_config().expect("embedding URL and model are set");
+            // The embedder keeps a handle to this runtime, so it lives until exit.
+            let runtime = Box::leak(Box::new(
+                tokio::runtime::Runtime::new().expect("runtime starts"),
+            ));
+            Arc::new(
+                runtime
+                    .block_on(mcp_code_index::embed::OpenAiEmbedder::connect(openai))
+                    .expect("embedding server answers"),
+            )
+        }
         other => panic!(
-            "unknown BENCH_EMBEDDER {other:?}: use hashing, or minilm in a build with \
-             --features minilm"
+            "unknown BENCH_EMBEDDER {other:?}: use hashing, openai, or minilm in a build \
+             with --features minilm"
         ),
     }
 }
