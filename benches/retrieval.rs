@@ -37,7 +37,7 @@ struct Pair {
     target: String,
 }
 
-/// The embedder `BENCH_EMBEDDER` selects.
+/// Builds the embedder that `BENCH_EMBEDDER` selects.
 fn bench_embedder() -> Arc<dyn Embedder> {
     match env_or("BENCH_EMBEDDER", "hashing").as_str() {
         "hashing" => Arc::new(HashingEmbedder::default()),

@@ -28,7 +28,7 @@ fn model_dir() -> PathBuf {
     }
 }
 
-/// The embedder, loaded once for all tests of this file.
+/// Returns the embedder, loaded once for all tests of this file.
 fn embedder() -> &'static MinilmEmbedder {
     static EMBEDDER: OnceLock<MinilmEmbedder> = OnceLock::new();
     EMBEDDER.get_or_init(|| {
@@ -156,6 +156,12 @@ fn batch_equals_one_by_one() {
 }
 
 #[test]
+fn token_count_includes_special_tokens() {
+    assert_eq!(embedder().token_count("").unwrap(), 2);
+    assert_eq!(embedder().token_count("hello world").unwrap(), 4);
+}
+
+#[test]
 fn empty_input_gives_no_vectors() {
     assert!(embed(&[]).is_empty());
 }
@@ -166,6 +172,8 @@ fn long_text_is_truncated() {
     // 256-piece limit; whatever follows the limit must not change the vector.
     let prefix = "alpha beta gamma delta ".repeat(300);
     let longer = format!("{prefix} completely different ending about networking");
+    assert_eq!(embedder().token_count(&prefix).unwrap(), 256);
+    assert_eq!(embedder().token_count(&longer).unwrap(), 256);
     let vectors = embed(&[&prefix, &longer]);
     assert_eq!(vectors[0], vectors[1]);
 }

@@ -122,9 +122,15 @@ impl MinilmEmbedder {
         Ok(embedder)
     }
 
-    /// The directory the model was loaded from.
+    /// Returns the directory the model was loaded from.
     pub fn model_dir(&self) -> &Path {
         &self.model_dir
+    }
+
+    /// Counts the word pieces that `text` is embedded as, `[CLS]` and `[SEP]`
+    /// included, after truncation to `MAX_SEQUENCE_LENGTH`.
+    pub fn token_count(&self, text: &str) -> Result<usize, EmbedError> {
+        Ok(self.tokenize(text)?.ids.len())
     }
 
     fn tokenize(&self, text: &str) -> Result<Tokens, EmbedError> {
@@ -142,7 +148,7 @@ impl MinilmEmbedder {
         })
     }
 
-    /// The plan for `SEQUENCE_BUCKETS[bucket]`, compiled on first use.
+    /// Returns the plan for `SEQUENCE_BUCKETS[bucket]`, compiled on first use.
     fn plan(&self, bucket: usize) -> Result<&Plan, String> {
         self.plans[bucket]
             .get_or_init(|| {
