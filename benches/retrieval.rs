@@ -54,7 +54,9 @@ fn bench_embedder() -> Arc<dyn Embedder> {
             use clap::Parser as _;
             let config = mcp_code_index::config::Config::try_parse_from(["mcp-code-index"])
                 .expect("MCP_CODE_INDEX_* variables are valid");
-            let openai = config.openai_config().expect("embedding URL and model are set");
+            let openai = config
+                .openai_config()
+                .expect("embedding URL and model are set");
             // The embedder keeps a handle to this runtime, so it lives until exit.
             let runtime = Box::leak(Box::new(
                 tokio::runtime::Runtime::new().expect("runtime starts"),
