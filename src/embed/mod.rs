@@ -2,6 +2,7 @@
 
 pub mod hashing;
 pub mod openai;
+pub mod stem;
 
 pub use hashing::{HashingEmbedder, split_identifiers};
 pub use openai::{OpenAiConfig, OpenAiEmbedder};
