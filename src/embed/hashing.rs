@@ -3,14 +3,21 @@
 //!
 //! Text is split into words on non-alphanumeric characters, `snake_case`,
 //! `camelCase` and letter/digit boundaries, then lowercased. Words shorter than
-//! two characters, pure numbers and common stopwords are dropped. Each word adds
-//! weight 1.0 for itself and 0.5 for each character trigram of `<word>`. Term
-//! frequencies are square-rooted, features are hashed with FNV-1a plus a 64-bit
-//! finaliser into `dimension` buckets with a sign taken from the hash's top bit,
-//! and the vector is L2-normalised.
+//! two characters, pure numbers and common stopwords are dropped, common
+//! identifier abbreviations are spelled out (`dir` becomes `directory`) and
+//! every word is reduced to its Porter stem, so that "returns the parsed
+//! values" and `parse_value` share words. Each word adds weight 1.0 for itself
+//! and 0.5 for each character trigram of `<word>`; in documents, words of the
+//! file name and symbol lines count three times. Term frequencies are
+//! square-rooted, features are hashed with FNV-1a plus a 64-bit finaliser into
+//! `dimension` buckets with a sign taken from the hash's top bit, and the
+//! vector is L2-normalised.
 
 use std::collections::HashMap;
 
+#[cfg(doc)]
+use super::chunk_embedding_text;
+use super::stem::porter_stem;
 use super::{EmbedError, Embedder, InputKind};
 
 /// Default vector length. Fewer than 512 buckets loses noticeable recall
@@ -22,6 +29,8 @@ pub const MIN_DIMENSION: usize = 64;
 
 const WORD_WEIGHT: f32 = 1.0;
 const TRIGRAM_WEIGHT: f32 = 0.5;
+/// How many times a word of a document's file name or symbol line counts.
+const NAME_WEIGHT: f32 = 3.0;
 
 /// Words too common in code and prose to tell chunks apart.
 const STOPWORDS: &[&str] = &[
@@ -32,6 +41,75 @@ const STOPWORDS: &[&str] = &[
     "other", "some", "such", "only", "own", "same", "too", "very", "just", "also", "should",
     "would", "could", "may", "might", "must", "shall", "our", "your", "their", "them", "they",
     "he", "she", "his", "her", "been", "being", "had", "did", "get", "set", "let", "var",
+];
+
+/// Common abbreviations in identifiers and the words they stand for, so that
+/// `dir` matches "directory". Abbreviations with several common meanings
+/// (`res`, `desc`, `def`) are left out. Sorted by abbreviation, because
+/// lookups use binary search.
+const ABBREVIATIONS: &[(&str, &str)] = &[
+    ("addr", "address"),
+    ("alloc", "allocate"),
+    ("arg", "argument"),
+    ("args", "arguments"),
+    ("attr", "attribute"),
+    ("attrs", "attributes"),
+    ("buf", "buffer"),
+    ("calc", "calculate"),
+    ("cfg", "configuration"),
+    ("char", "character"),
+    ("chars", "characters"),
+    ("cmd", "command"),
+    ("cnt", "count"),
+    ("config", "configuration"),
+    ("conn", "connection"),
+    ("ctx", "context"),
+    ("cur", "current"),
+    ("curr", "current"),
+    ("db", "database"),
+    ("del", "delete"),
+    ("dest", "destination"),
+    ("dict", "dictionary"),
+    ("dir", "directory"),
+    ("dirs", "directories"),
+    ("doc", "document"),
+    ("dst", "destination"),
+    ("elem", "element"),
+    ("env", "environment"),
+    ("err", "error"),
+    ("expr", "expression"),
+    ("fmt", "format"),
+    ("func", "function"),
+    ("idx", "index"),
+    ("info", "information"),
+    ("init", "initialize"),
+    ("len", "length"),
+    ("lib", "library"),
+    ("max", "maximum"),
+    ("mem", "memory"),
+    ("min", "minimum"),
+    ("msg", "message"),
+    ("num", "number"),
+    ("obj", "object"),
+    ("param", "parameter"),
+    ("params", "parameters"),
+    ("pkg", "package"),
+    ("pos", "position"),
+    ("prev", "previous"),
+    ("ptr", "pointer"),
+    ("ref", "reference"),
+    ("repr", "representation"),
+    ("req", "request"),
+    ("resp", "response"),
+    ("seq", "sequence"),
+    ("spec", "specification"),
+    ("src", "source"),
+    ("str", "string"),
+    ("sync", "synchronize"),
+    ("temp", "temporary"),
+    ("tmp", "temporary"),
+    ("util", "utility"),
+    ("val", "value"),
 ];
 
 /// Feature-hashing embedder. See the module documentation for the recipe.
@@ -47,22 +125,43 @@ impl HashingEmbedder {
         assert!(dimension > 0, "embedding dimension must be non-zero");
         Self {
             dimension,
-            name: format!("hashing-{dimension}"),
+            // The prefix names the word recipe. Collections store the name, so
+            // a collection embedded by an earlier recipe is known to be stale.
+            name: format!("hashing2-{dimension}"),
         }
     }
 
     /// Embeds one text. A text without any usable word yields the zero vector.
     pub fn embed_one(&self, text: &str) -> Vec<f32> {
-        let mut counts: HashMap<&str, u32> = HashMap::new();
-        let words = split_identifiers(text);
-        for word in &words {
-            *counts.entry(word.as_str()).or_default() += 1;
+        self.embed_weighted(text, 1.0)
+    }
+
+    /// Embeds a chunk text laid out by [`chunk_embedding_text`]: the words of
+    /// its first two lines, the file name and the symbol, count
+    /// [`NAME_WEIGHT`] times. Names are chosen on purpose and say more per word
+    /// than the code around them.
+    pub fn embed_document(&self, text: &str) -> Vec<f32> {
+        self.embed_weighted(text, NAME_WEIGHT)
+    }
+
+    fn embed_weighted(&self, text: &str, name_weight: f32) -> Vec<f32> {
+        let mut counts: HashMap<String, f32> = HashMap::new();
+        if name_weight != 1.0 {
+            let mut lines = text.splitn(3, '\n');
+            for line in [lines.next(), lines.next()].into_iter().flatten() {
+                for word in split_identifiers(line) {
+                    *counts.entry(word).or_default() += name_weight - 1.0;
+                }
+            }
+        }
+        for word in split_identifiers(text) {
+            *counts.entry(word).or_default() += 1.0;
         }
 
         let mut vector = vec![0.0f32; self.dimension];
         let mut bracketed = String::new();
-        for (word, count) in counts {
-            let tf = (count as f32).sqrt();
+        for (word, count) in &counts {
+            let tf = count.sqrt();
             self.add_feature(&mut vector, word.as_bytes(), WORD_WEIGHT * tf);
 
             bracketed.clear();
@@ -111,13 +210,21 @@ impl Embedder for HashingEmbedder {
         self.dimension
     }
 
-    fn embed(&self, texts: &[&str], _kind: InputKind) -> Result<Vec<Vec<f32>>, EmbedError> {
-        Ok(texts.iter().map(|text| self.embed_one(text)).collect())
+    /// Embeds documents with [`HashingEmbedder::embed_document`] and queries
+    /// with [`HashingEmbedder::embed_one`].
+    fn embed(&self, texts: &[&str], kind: InputKind) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let embed = match kind {
+            InputKind::Document => Self::embed_document,
+            InputKind::Query => Self::embed_one,
+        };
+        Ok(texts.iter().map(|text| embed(self, text)).collect())
     }
 }
 
-/// Splits text into lowercase identifier parts, dropping stopwords, numbers and
-/// one-character parts. `parseHTTPResponse2` becomes `parse`, `http`, `response`.
+/// Splits text into the words that the hashing embedder and the keyword index
+/// use: lowercase identifier parts without stopwords, numbers and
+/// one-character parts, with abbreviations spelled out, reduced to their
+/// Porter stems. `parseHTTPResponse2` becomes `pars`, `http`, `respons`.
 pub fn split_identifiers(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     for token in text.split(|c: char| !c.is_alphanumeric()) {
@@ -132,7 +239,12 @@ pub fn split_identifiers(text: &str) -> Vec<String> {
             {
                 continue;
             }
-            words.push(lower);
+            let word = match ABBREVIATIONS.binary_search_by_key(&lower.as_str(), |(short, _)| short)
+            {
+                Ok(at) => ABBREVIATIONS[at].1,
+                Err(_) => lower.as_str(),
+            };
+            words.push(porter_stem(word));
         }
     }
     words
@@ -193,17 +305,35 @@ mod tests {
     #[test]
     fn split_identifiers_table() {
         let cases: &[(&str, &[&str])] = &[
-            ("parse_http_response", &["parse", "http", "response"]),
-            ("parseHTTPResponse2", &["parse", "http", "response"]),
+            ("parse_http_response", &["pars", "http", "respons"]),
+            ("parseHTTPResponse2", &["pars", "http", "respons"]),
             ("HTTPServer", &["http", "server"]),
             ("getUserById", &["user", "id"]),
             ("the x of 42", &[]),
-            ("utf8_decode", &["utf", "decode"]),
+            ("utf8_decode", &["utf", "decod"]),
             ("größeBerechnen", &["größe", "berechnen"]),
+            ("src_dir", &["sourc", "directori"]),
             ("", &[]),
         ];
         for (input, expected) in cases {
             assert_eq!(&split_identifiers(input), expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn split_identifiers_folds_inflections() {
+        let parse = split_identifiers("parse");
+        for word in ["parses", "parsed", "parsing", "Parse"] {
+            assert_eq!(split_identifiers(word), parse, "word {word:?}");
+        }
+        assert_eq!(split_identifiers("dir"), split_identifiers("directories"));
+        assert_eq!(split_identifiers("cfg"), split_identifiers("configuration"));
+    }
+
+    #[test]
+    fn abbreviations_are_sorted() {
+        for pair in ABBREVIATIONS.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "{:?} before {:?}", pair[0], pair[1]);
         }
     }
 
@@ -228,6 +358,21 @@ mod tests {
             embedder.embed_one("load user"),
             embedder.embed_one("load user")
         );
+    }
+
+    #[test]
+    fn document_names_weigh_more() {
+        let embedder = HashingEmbedder::default();
+        let query = embedder.embed_one("send");
+        let document = "client.py\nsend\ndef send(self, payload): write(payload)";
+        let as_document = embedder.embed_document(document);
+        let as_query = embedder.embed_one(document);
+        assert!(cosine(&query, &as_document) > cosine(&query, &as_query));
+    }
+
+    #[test]
+    fn name_records_the_recipe() {
+        assert_eq!(HashingEmbedder::new(512).name(), "hashing2-512");
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod hashing;
 #[cfg(feature = "minilm")]
 pub mod minilm;
 pub mod openai;
+pub mod stem;
 
 pub use hashing::{HashingEmbedder, split_identifiers};
 #[cfg(feature = "minilm")]

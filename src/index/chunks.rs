@@ -5,7 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{ChunkRecord, FileRecord, NewChunk, StaleChunk, search, vector_id};
+use super::search::{self, KeywordTokens};
+use super::{ChunkRecord, FileRecord, NewChunk, StaleChunk, vector_id};
 
 /// A row of the `collections` table.
 #[derive(Debug, Clone)]
@@ -103,15 +104,18 @@ pub fn has_newer_version(
     Ok(stored.is_some_and(|stored| stored > source_version))
 }
 
-/// Replaces a file's record and chunks. Returns the removed and the new point ids, or `None`
-/// without writing when the stored record has a newer `source_version`.
+/// Replaces a file's record and chunks; `tokens` holds the keyword words of each chunk.
+/// Returns the removed and the new point ids, or `None` without writing when the stored
+/// record has a newer `source_version`.
 pub fn replace_file(
     tx: &Transaction,
     collection: &str,
     file: &FileRecord,
     chunks: &[NewChunk],
+    tokens: &[KeywordTokens],
     embedder: &str,
 ) -> rusqlite::Result<Option<(Vec<usize>, Vec<usize>)>> {
+    assert_eq!(chunks.len(), tokens.len(), "one keyword row per chunk");
     if has_newer_version(tx, collection, &file.path, file.source_version)? {
         return Ok(None);
     }
@@ -144,7 +148,7 @@ pub fn replace_file(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?;
     let mut added = Vec::with_capacity(chunks.len());
-    for (offset, chunk) in chunks.iter().enumerate() {
+    for (offset, (chunk, tokens)) in chunks.iter().zip(tokens).enumerate() {
         let point_id = first + offset as i64;
         insert.execute(params![
             collection,
@@ -161,8 +165,7 @@ pub fn replace_file(
             vector_to_blob(&chunk.vector),
             embedder,
         ])?;
-        let tokens = search::keyword_tokens(&file.path, chunk.symbol.as_deref(), &chunk.text);
-        search::index_chunk(tx, tx.last_insert_rowid(), &tokens)?;
+        search::index_chunk(tx, tx.last_insert_rowid(), tokens)?;
         added.push(point_id as usize);
     }
     tx.execute(
@@ -361,6 +364,27 @@ pub fn switch_embedder(
          WHERE name = ?1",
         params![collection, embedder, dimension as i64],
     )?;
+    Ok(())
+}
+
+/// Calls `each` with the point id and keyword words of every live chunk.
+pub fn for_each_keyword_row(
+    conn: &Connection,
+    collection: &str,
+    mut each: impl FnMut(usize, &KeywordTokens),
+) -> rusqlite::Result<()> {
+    let mut statement = conn.prepare(
+        "SELECT c.point_id, f.name, f.body FROM chunks c JOIN chunks_fts f ON f.rowid = c.rowid
+         WHERE c.collection = ?1",
+    )?;
+    let mut rows = statement.query([collection])?;
+    while let Some(row) = rows.next()? {
+        let tokens = KeywordTokens {
+            name: row.get(1)?,
+            body: row.get(2)?,
+        };
+        each(row.get::<_, i64>(0)? as usize, &tokens);
+    }
     Ok(())
 }
 

@@ -8,6 +8,8 @@
 use std::collections::HashSet;
 
 use super::graph::Graph;
+use super::keyword::KeywordIndex;
+use super::search::KeywordTokens;
 
 /// Tombstones that trigger compaction: more than this many, and more than a
 /// quarter of the live points. A rebuild then costs at most four inserts per
@@ -27,6 +29,9 @@ pub const MAX_LIVE_FOR_IMMEDIATE_COMPACTION: usize = 10_000;
 
 pub struct Collection {
     pub graph: Graph,
+    /// BM25 posting lists of the live chunks. Unlike the graph, it holds no
+    /// tombstones: removed chunks leave it at once.
+    pub keywords: KeywordIndex,
     /// Point ids of live chunks, equal to the chunk rows in SQLite.
     pub live: HashSet<usize>,
     /// Points in the graph whose chunk was replaced or removed.
@@ -42,8 +47,14 @@ pub struct Collection {
 
 impl Collection {
     /// Applies a committed file change: `removed` points become tombstones and
-    /// `added` points (with their vectors) join the graph.
-    pub fn apply(&mut self, removed: &[usize], added: &[(usize, &[f32])], generation: i64) {
+    /// leave the keyword index, and `added` points (with their vectors and
+    /// keyword words) join both.
+    pub fn apply(
+        &mut self,
+        removed: &[usize],
+        added: &[(usize, &[f32], &KeywordTokens)],
+        generation: i64,
+    ) {
         for id in removed {
             if self.live.remove(id) {
                 self.tombstones += 1;
@@ -52,9 +63,11 @@ impl Collection {
                 self.stale = self.stale.saturating_sub(1);
             }
         }
-        for (id, vector) in added {
+        self.keywords.remove(removed);
+        for (id, vector, tokens) in added {
             self.graph.insert(vector, *id);
             self.live.insert(*id);
+            self.keywords.insert(*id, tokens);
         }
         self.generation = generation;
         self.dirty = true;

@@ -5,6 +5,7 @@
 mod chunks;
 mod collection;
 mod graph;
+mod keyword;
 mod persistent;
 pub mod reembed;
 pub mod search;
@@ -135,8 +136,8 @@ pub trait CodeIndex: Send + Sync {
     fn files_under(&self, collection: &str, prefix: &str) -> Result<Vec<FileRecord>, StoreError>;
 
     /// Returns up to `request.limit` live chunks ranked by the request's mode,
-    /// best first. Scores: cosine similarity for semantic, negated BM25 rank
-    /// position for keyword, reciprocal-rank-fusion sum for hybrid.
+    /// best first. Scores: cosine similarity for semantic, BM25 score for
+    /// keyword, reciprocal-rank-fusion sum for hybrid.
     fn search(
         &self,
         collection: &str,

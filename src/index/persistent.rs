@@ -10,7 +10,8 @@ use tracing::{info, warn};
 use super::chunks::{self, CollectionRow};
 use super::collection::{Collection, MAX_LIVE_FOR_IMMEDIATE_COMPACTION};
 use super::graph::{Graph, GraphMeta};
-use super::search::{self, SearchMode, SearchRequest};
+use super::keyword::KeywordIndex;
+use super::search::{self, KeywordTokens, SearchMode, SearchRequest};
 use super::{CodeIndex, CollectionStats, FileRecord, NewChunk, SearchHit, StaleChunk};
 use crate::store::{Database, StoreError};
 
@@ -90,12 +91,22 @@ impl PersistentIndex {
         let _ = std::fs::remove_dir_all(self.graphs_dir.join(name));
         Ok(Collection {
             graph: Graph::new(0),
+            keywords: KeywordIndex::default(),
             live: Default::default(),
             tombstones: 0,
             stale: 0,
             generation: 0,
             dirty: false,
         })
+    }
+
+    /// Builds the keyword index of a collection from its stored keyword rows.
+    fn load_keywords(&self, name: &str) -> Result<KeywordIndex, StoreError> {
+        let mut keywords = KeywordIndex::default();
+        self.db.read(|conn| {
+            chunks::for_each_keyword_row(conn, name, |id, tokens| keywords.insert(id, tokens))
+        })?;
+        Ok(keywords)
     }
 
     /// Loads the saved graph if it matches the database, or rebuilds it.
@@ -120,6 +131,7 @@ impl PersistentIndex {
                 info!(collection = name, chunks = live.len(), "loaded saved graph");
                 Ok(Collection {
                     graph,
+                    keywords: self.load_keywords(name)?,
                     live,
                     tombstones,
                     stale,
@@ -135,10 +147,12 @@ impl PersistentIndex {
     }
 
     /// Builds a fresh graph from the current embedder's vectors in SQLite,
-    /// dropping all tombstones.
+    /// dropping all tombstones, and the keyword index from the stored keyword
+    /// rows of every chunk.
     fn rebuild(&self, name: &str, generation: i64) -> Result<Collection, StoreError> {
         let mut collection = Collection {
             graph: Graph::new(0),
+            keywords: self.load_keywords(name)?,
             live: Default::default(),
             tombstones: 0,
             stale: 0,
@@ -181,19 +195,26 @@ impl CodeIndex for PersistentIndex {
         }
         let handle = self.handle(collection, true)?.expect("created on demand");
         let mut state = handle.write().unwrap_or_else(|e| e.into_inner());
+        let tokens: Vec<KeywordTokens> = new_chunks
+            .iter()
+            .map(|chunk| search::keyword_tokens(&file.path, chunk.symbol.as_deref(), &chunk.text))
+            .collect();
         let Some((removed, added)) = self
             .db
-            .write(|tx| chunks::replace_file(tx, collection, file, &new_chunks, &self.stamp))?
+            .write(|tx| {
+                chunks::replace_file(tx, collection, file, &new_chunks, &tokens, &self.stamp)
+            })?
         else {
             return Ok(None);
         };
         let generation = self.generation(collection)?;
-        let vectors: Vec<(usize, &[f32])> = added
+        let added: Vec<(usize, &[f32], &KeywordTokens)> = added
             .iter()
             .zip(&new_chunks)
-            .map(|(id, chunk)| (*id, chunk.vector.as_slice()))
+            .zip(&tokens)
+            .map(|((id, chunk), tokens)| (*id, chunk.vector.as_slice(), tokens))
             .collect();
-        state.apply(&removed, &vectors, generation);
+        state.apply(&removed, &added, generation);
         if state.needs_compaction() && state.live.len() <= MAX_LIVE_FOR_IMMEDIATE_COMPACTION {
             info!(
                 collection,
@@ -202,7 +223,12 @@ impl CodeIndex for PersistentIndex {
             );
             *state = self.rebuild(collection, generation)?;
         }
-        Ok(Some(added.into_iter().map(super::vector_id).collect()))
+        Ok(Some(
+            added
+                .iter()
+                .map(|(id, _, _)| super::vector_id(*id))
+                .collect(),
+        ))
     }
 
     fn remove_file(
@@ -248,26 +274,28 @@ impl CodeIndex for PersistentIndex {
             SearchMode::Hybrid => (request.limit * 4).max(50),
             _ => request.limit,
         };
+        let allowed: Option<HashSet<usize>> = if request.filters.is_empty() {
+            None
+        } else {
+            let ids = self
+                .db
+                .read(|conn| search::filtered_ids(conn, collection, &request.filters))?;
+            Some(ids.into_iter().collect())
+        };
+        let state = handle.read().unwrap_or_else(|e| e.into_inner());
         let semantic = if request.mode == SearchMode::Keyword {
             Vec::new()
         } else {
-            let allowed: Option<HashSet<usize>> = if request.filters.is_empty() {
-                None
-            } else {
-                let ids = self
-                    .db
-                    .read(|conn| search::filtered_ids(conn, collection, &request.filters))?;
-                Some(ids.into_iter().collect())
-            };
-            let state = handle.read().unwrap_or_else(|e| e.into_inner());
             state.search(request.vector, depth, allowed.as_ref())
         };
-        let keyword = match search::keyword_query(request.text) {
-            Some(query) if request.mode != SearchMode::Semantic => self.db.read(|conn| {
-                search::keyword_search(conn, collection, &query, &request.filters, depth)
-            })?,
-            _ => Vec::new(),
+        let keyword = if request.mode == SearchMode::Semantic {
+            Vec::new()
+        } else {
+            let words = search::keyword_words(request.text);
+            let is_allowed = |id: usize| allowed.as_ref().is_none_or(|set| set.contains(&id));
+            state.keywords.search(&words, depth, &is_allowed)
         };
+        drop(state);
         let scored = match request.mode {
             SearchMode::Semantic => semantic,
             SearchMode::Keyword => keyword,

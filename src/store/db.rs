@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_keyword.sql"),
     include_str!("migrations/004_outbox_order.sql"),
     include_str!("migrations/005_chunk_embedder.sql"),
+    include_str!("migrations/006_keyword_columns.sql"),
 ];
 
 /// One connection to the database, shared behind a mutex. SQLite serialises
@@ -117,6 +118,37 @@ mod tests {
             .read(|conn| conn.pragma_query_value(None, "user_version", |row| row.get(0)))
             .unwrap();
         assert_eq!(version, MIGRATIONS.len());
+    }
+
+    /// Migration 6 replaces the one-column keyword table, whose words are no
+    /// longer in the stored form, with an empty two-column one. Opening a
+    /// collection then adds its rows again.
+    #[test]
+    fn keyword_table_is_emptied_by_migration_6() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.db");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, 0).unwrap();
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        conn.execute_batch(
+            "DROP TABLE chunks_fts;
+             CREATE VIRTUAL TABLE chunks_fts USING fts5(tokens, tokenize = 'unicode61');
+             INSERT INTO chunks_fts (rowid, tokens) VALUES (1, 'parse config');",
+        )
+        .unwrap();
+        drop(conn);
+        let db = Database::open(&path).unwrap();
+        let rows: i64 = db
+            .read(|conn| conn.query_row("SELECT count(*) FROM chunks_fts", [], |row| row.get(0)))
+            .unwrap();
+        assert_eq!(rows, 0);
+        db.read(|conn| {
+            conn.execute(
+                "INSERT INTO chunks_fts (rowid, name, body) VALUES (1, 'a', 'b')",
+                [],
+            )
+        })
+        .unwrap();
     }
 
     #[test]
