@@ -199,11 +199,9 @@ impl CodeIndex for PersistentIndex {
             .iter()
             .map(|chunk| search::keyword_tokens(&file.path, chunk.symbol.as_deref(), &chunk.text))
             .collect();
-        let Some((removed, added)) = self
-            .db
-            .write(|tx| {
-                chunks::replace_file(tx, collection, file, &new_chunks, &tokens, &self.stamp)
-            })?
+        let Some((removed, added)) = self.db.write(|tx| {
+            chunks::replace_file(tx, collection, file, &new_chunks, &tokens, &self.stamp)
+        })?
         else {
             return Ok(None);
         };
