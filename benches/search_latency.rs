@@ -16,8 +16,8 @@
 //! for docs/BENCHMARKS.md. `BENCH_CHUNKS` (default 100000) and
 //! `BENCH_QUERIES` (default 300) set the sizes; `BENCH_PYTHON_ROOT` and
 //! `BENCH_RUST_ROOT` set the source trees. `BENCH_DATA_DIR` keeps the data
-//! directory, so a later run with the same sizes skips storing the chunks;
-//! delete it after a change to what the index stores. Under `cargo test` it
+//! directory, so a later run with the same sizes skips storing the chunks.
+//! Delete it after a change to what the index stores. Under `cargo test` it
 //! runs with 2,000 chunks and 30 queries.
 
 use std::path::{Path, PathBuf};
@@ -62,7 +62,7 @@ fn source_files(root: &Path, extension: &str) -> Vec<PathBuf> {
     files
 }
 
-/// Alternates between the two lists, so a partial run holds both languages.
+/// Alternates between the two lists, so a partial run contains both languages.
 fn interleave(first: Vec<PathBuf>, second: Vec<PathBuf>) -> Vec<PathBuf> {
     let mut merged = Vec::with_capacity(first.len() + second.len());
     let mut first = first.into_iter();

@@ -48,7 +48,8 @@ const BASENAME: &str = "graph";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DistCosine;
 
-/// Partial sums kept per product; eight f32 lanes fill one 256-bit register.
+/// Partial sums kept per product. Eight f32 lanes fill one 256-bit AVX
+/// register or two 128-bit SSE registers.
 const LANES: usize = 8;
 
 impl Distance<f32> for DistCosine {
