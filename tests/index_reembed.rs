@@ -111,8 +111,27 @@ async fn switched_collection_is_reembedded_without_mixing() {
         index.flush().expect("graph is saved");
     }
 
+    // An upgrade can empty the keyword table in the same start that switches
+    // embedders; the switch must refill it.
+    rusqlite::Connection::open(data_dir.database_path())
+        .and_then(|conn| conn.execute("DELETE FROM chunks_fts", []))
+        .expect("keyword rows are deleted");
+
     let new: Arc<dyn Embedder> = Arc::new(HashingEmbedder::new(768));
     let index = open_index(&data_dir, new.as_ref());
+    let keyword = SearchRequest {
+        vector: &[],
+        text: &name(42),
+        mode: SearchMode::Keyword,
+        limit: 3,
+        filters: SearchFilters::default(),
+    };
+    let hits = index.search(COLLECTION, &keyword).expect("search succeeds");
+    assert_eq!(
+        hits.first().and_then(|hit| hit.chunk.symbol.clone()),
+        Some(name(42)),
+        "keyword search finds chunks that wait for re-embedding"
+    );
     let stats = index.stats(COLLECTION).unwrap().expect("collection exists");
     assert_eq!(stats.embedder, new.name());
     assert_eq!(stats.dimension, 768);

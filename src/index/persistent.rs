@@ -63,6 +63,7 @@ impl PersistentIndex {
                 self.load(name, &row)?
             }
             Some(row) => {
+                self.backfill_keywords(name)?;
                 self.db.write(|tx| {
                     chunks::switch_embedder(tx, name, &self.embedder, self.dimension)
                 })?;
@@ -100,6 +101,20 @@ impl PersistentIndex {
         })
     }
 
+    /// Adds keyword rows for chunks that have none, e.g. after a migration
+    /// emptied the keyword table.
+    fn backfill_keywords(&self, name: &str) -> Result<(), StoreError> {
+        let backfilled = self.db.write(|tx| search::backfill(tx, name))?;
+        if backfilled > 0 {
+            info!(
+                collection = name,
+                chunks = backfilled,
+                "added chunks to the keyword index"
+            );
+        }
+        Ok(())
+    }
+
     /// Builds the keyword index of a collection from its stored keyword rows.
     fn load_keywords(&self, name: &str) -> Result<KeywordIndex, StoreError> {
         let mut keywords = KeywordIndex::default();
@@ -111,14 +126,7 @@ impl PersistentIndex {
 
     /// Loads the saved graph if it matches the database, or rebuilds it.
     fn load(&self, name: &str, row: &CollectionRow) -> Result<Collection, StoreError> {
-        let backfilled = self.db.write(|tx| search::backfill(tx, name))?;
-        if backfilled > 0 {
-            info!(
-                collection = name,
-                chunks = backfilled,
-                "added chunks to the keyword index"
-            );
-        }
+        self.backfill_keywords(name)?;
         let (live, stale) = self.db.read(|conn| {
             Ok((
                 chunks::live_ids(conn, name, &self.stamp)?,
