@@ -64,7 +64,7 @@ fn bench_embedder() -> Arc<dyn Embedder> {
             Arc::new(
                 runtime
                     .block_on(mcp_code_index::embed::OpenAiEmbedder::connect(openai))
-                    .expect("embedding server answers"),
+                    .expect("embedding server responds"),
             )
         }
         other => panic!(

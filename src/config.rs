@@ -46,7 +46,7 @@ pub struct Config {
     pub embedder: EmbedderKind,
 
     /// Vector length. Hashing: default 768. OpenAI-compatible: checked
-    /// against every answer; when unset, the server is asked at start-up.
+    /// against every response. When unset, the server is asked at start-up.
     #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_DIMENSION",
           value_parser = clap::value_parser!(u32).range(1..=16384))]
     pub embedding_dimension: Option<u32>,
@@ -117,7 +117,7 @@ pub struct Config {
     pub embedding_timeout_secs: u64,
 
     /// Retries of an embeddings request after a connection error, timeout,
-    /// 429 or 5xx answer, with backoff from 0.5 s doubling up to 30 s.
+    /// 429 or 5xx response, with backoff from 0.5 s doubling up to 30 s.
     #[arg(long, env = "MCP_CODE_INDEX_EMBEDDING_RETRIES", default_value_t = 4,
           value_parser = clap::value_parser!(u32).range(0..=20))]
     pub embedding_retries: u32,

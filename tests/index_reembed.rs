@@ -24,7 +24,7 @@ fn open_index(data_dir: &DataDir, embedder: &dyn Embedder) -> Arc<PersistentInde
     ))
 }
 
-/// A distinct word per function; the hashing embedder ignores numbers.
+/// Returns a distinct word per function, because the hashing embedder ignores numbers.
 fn name(n: usize) -> String {
     let letters: String = [n / 26 % 26, n % 26]
         .iter()

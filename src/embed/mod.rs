@@ -11,7 +11,7 @@ pub use hashing::{HashingEmbedder, split_identifiers};
 pub use minilm::MinilmEmbedder;
 pub use openai::{OpenAiConfig, OpenAiEmbedder};
 
-/// What a text is embedded for. Some models embed queries and documents
+/// Purpose of an embedded text. Some models embed queries and documents
 /// differently, for example with a `query: ` or `passage: ` prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {
@@ -21,7 +21,7 @@ pub enum InputKind {
     Query,
 }
 
-/// Why a batch of texts could not be embedded.
+/// Reason a batch of texts could not be embedded.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EmbedError {
     /// The embedding server could not be reached, or kept failing after retries.
@@ -35,7 +35,7 @@ pub enum EmbedError {
     /// or model; retrying would not help.
     #[error("embedding server {url} refused the request: {reason}")]
     Refused { url: String, reason: String },
-    /// The embedding server answered with something other than the expected vectors.
+    /// The embedding server returned something other than the expected vectors.
     #[error("embedding server {url} returned an unusable response: {reason}")]
     BadResponse { url: String, reason: String },
     /// A vector has another length than the collection's dimension.
@@ -83,7 +83,7 @@ pub fn rejects_any_text(embedder: &dyn Embedder) -> bool {
     )
 }
 
-/// The text embedded for a stored chunk: file name, symbol and chunk text.
+/// Builds the text embedded for a stored chunk: file name, symbol and chunk text.
 /// Indexing and re-embedding both use it, so their vectors agree.
 pub fn chunk_embedding_text(path: &str, symbol: Option<&str>, text: &str) -> String {
     let file_name = std::path::Path::new(path)

@@ -29,7 +29,7 @@ pub const MAX_DIMENSION: usize = 16_384;
 const QUERY_BUDGET: Duration = Duration::from_secs(10);
 /// Characters of an error response quoted in messages.
 const ERROR_EXCERPT_CHARS: usize = 300;
-/// Longest wait between two attempts, whatever `Retry-After` asks for.
+/// Longest wait between two attempts, whatever `Retry-After` requests.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Text embedded to learn the dimension when none is configured.
 const PROBE_TEXT: &str = "dimension probe";
@@ -43,9 +43,9 @@ pub struct OpenAiConfig {
     pub model: String,
     /// Sent as `Authorization: Bearer <key>` when set.
     pub api_key: Option<String>,
-    /// Expected vector length; `None` asks the server once at start-up.
+    /// Expected vector length; `None` requests one vector at start-up to learn it.
     pub dimension: Option<usize>,
-    /// Most texts in one request.
+    /// Maximum number of texts in one request.
     pub batch_size: usize,
     /// Most characters, summed over the texts, in one request.
     pub batch_chars: usize,
@@ -162,8 +162,8 @@ struct Failure {
 }
 
 impl OpenAiEmbedder {
-    /// Checks the configuration and, when no dimension is configured, asks the
-    /// server for one vector to learn it.
+    /// Checks the configuration and, when no dimension is configured, requests
+    /// one vector from the server to learn it.
     pub async fn connect(config: OpenAiConfig) -> Result<Self, EmbedError> {
         let endpoint = config.endpoint().map_err(EmbedError::Failed)?;
         if config.model.trim().is_empty() {
@@ -226,7 +226,7 @@ impl OpenAiEmbedder {
         Ok(embedder)
     }
 
-    /// Where requests go, as shown in messages and logs.
+    /// Returns the endpoint as shown in messages and logs.
     pub fn shown_url(&self) -> &str {
         &self.shown_url
     }
@@ -543,7 +543,7 @@ impl OpenAiEmbedder {
     }
 }
 
-/// A JSON value's type, for messages.
+/// Names a JSON value's type, for messages.
 fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -621,7 +621,7 @@ async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Ve
     Ok(body)
 }
 
-/// The server's own error message if the body is OpenAI-style JSON, or the
+/// Returns the server's own error message if the body is OpenAI-style JSON, or the
 /// start of the body.
 fn error_detail(body: &[u8]) -> String {
     let message = serde_json::from_slice::<serde_json::Value>(body)

