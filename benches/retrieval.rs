@@ -1,8 +1,9 @@
 //! Retrieval-quality benchmark: can search find a function from its doc comment?
 //!
-//! Pairs come from real code on this machine: Python functions with docstrings
-//! from the Python standard library and Rust functions with `///` comments from
-//! the crates in the cargo registry. The query is the first sentence of the
+//! Pairs come from real code: Python functions with docstrings from the
+//! Python standard library on this machine and Rust functions with `///`
+//! comments from the crates pinned in `benches/rust-crates.txt`, which
+//! `scripts/fetch-bench-corpus.sh` downloads. The query is the first sentence of the
 //! documentation. The target is the function with its documentation removed,
 //! written to a file of its own and indexed through the real workspace
 //! pipeline. Each query is run in keyword, semantic and hybrid mode, and the
@@ -14,14 +15,17 @@
 //! picks the embedder: `hashing` (default); `minilm`, which needs
 //! `--features minilm` and the model in `MCP_CODE_INDEX_MINILM_DIR`; or
 //! `openai`, configured by the server's `MCP_CODE_INDEX_EMBEDDING_*`
-//! variables (URL, model, prefixes and so on).
+//! variables (URL, model, prefixes and so on). `BENCH_MISSES=DIR` writes the
+//! queries that hybrid search ranks below ten to `DIR/<language>_misses.txt`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mcp_code_index::code::{self, ChunkKind, ChunkLimits, ReadLimits, ReadOutcome};
 use mcp_code_index::embed::{Embedder, HashingEmbedder, InputKind};
-use mcp_code_index::index::{CodeIndex, PersistentIndex, SearchFilters, SearchMode, SearchRequest};
+use mcp_code_index::index::{
+    CodeIndex, PersistentIndex, SearchFilters, SearchHit, SearchMode, SearchRequest,
+};
 use mcp_code_index::jobs::model::Progress;
 use mcp_code_index::jobs::pipeline::{PipelineContext, run_workspace_job};
 use mcp_code_index::store::{DataDir, Database};
@@ -72,6 +76,24 @@ fn bench_embedder() -> Arc<dyn Embedder> {
              with --features minilm"
         ),
     }
+}
+
+/// Returns the directory of the pinned crates that
+/// `scripts/fetch-bench-corpus.sh` unpacks, or the local cargo registry when
+/// they are missing. The registry changes with every
+/// build that fetches a crate, so its numbers are not comparable between runs.
+fn default_rust_root() -> String {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let cache = std::env::var("XDG_CACHE_HOME").unwrap_or_else(|_| format!("{home}/.cache"));
+    let pinned = format!("{cache}/mcp-code-index/rust-corpus");
+    if Path::new(&pinned).is_dir() {
+        return pinned;
+    }
+    eprintln!(
+        "{pinned} is missing, so the Rust pairs come from the cargo registry and vary \
+         between machines; run scripts/fetch-bench-corpus.sh for the pinned corpus"
+    );
+    format!("{home}/.cargo/registry/src")
 }
 
 fn env_or(name: &str, default: &str) -> String {
@@ -259,6 +281,7 @@ fn evaluate(
         .iter()
         .map(|mode| (*mode, Scores::default()))
         .collect();
+    let mut misses = String::new();
     for (n, pair) in pairs.iter().enumerate() {
         let target = format!("target_{n:05}.{extension}");
         let vector = embedder
@@ -284,14 +307,40 @@ fn evaluate(
                 }
             }
             scores.queries += 1;
-            if let Some(rank) = files.iter().position(|name| *name == target) {
+            let rank = files.iter().position(|name| *name == target);
+            if *mode == SearchMode::Hybrid && rank.is_none_or(|rank| rank >= 10) {
+                misses.push(describe_miss(pair, rank, &hits));
+            }
+            if let Some(rank) = rank {
                 scores.hits_at_1 += usize::from(rank == 0);
                 scores.hits_at_10 += usize::from(rank < 10);
                 scores.reciprocal_ranks += 1.0 / (rank as f64 + 1.0);
             }
         }
     }
+    if let Ok(dir) = std::env::var("BENCH_MISSES") {
+        let path = Path::new(&dir).join(format!("{language}_misses.txt"));
+        std::fs::write(&path, misses).expect("misses are written");
+        eprintln!("{language}: hybrid misses written to {}", path.display());
+    }
     results
+}
+
+/// A query that hybrid search did not rank in the top ten: the query, the
+/// start of its target and the start of the first three results.
+fn describe_miss(pair: &Pair, rank: Option<usize>, hits: &[SearchHit]) -> String {
+    let head = |text: &str| text.lines().take(3).collect::<Vec<_>>().join("\n     ");
+    let mut out = format!(
+        "query: {}\nrank: {}\ntarget: {}\n",
+        pair.query,
+        rank.map_or("not in 30 results".to_string(), |rank| (rank + 1).to_string()),
+        head(&pair.target)
+    );
+    for hit in hits.iter().take(3) {
+        out.push_str(&format!("  hit: {}\n", head(&hit.chunk.text)));
+    }
+    out.push('\n');
+    out
 }
 
 fn main() {
@@ -304,13 +353,7 @@ fn main() {
         "BENCH_PYTHON_ROOT",
         "/root/.pyenv/versions/3.11.7/lib/python3.11",
     );
-    let rust_root = env_or(
-        "BENCH_RUST_ROOT",
-        &format!(
-            "{}/.cargo/registry/src",
-            std::env::var("HOME").unwrap_or_default()
-        ),
-    );
+    let rust_root = std::env::var("BENCH_RUST_ROOT").unwrap_or_else(|_| default_rust_root());
     let scratch = tempfile::tempdir().expect("temp dir");
 
     println!("| language | pairs | mode | recall@1 | recall@10 | MRR |");
