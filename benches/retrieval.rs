@@ -309,7 +309,7 @@ fn evaluate(
             scores.queries += 1;
             let rank = files.iter().position(|name| *name == target);
             if *mode == SearchMode::Hybrid && rank.is_none_or(|rank| rank >= 10) {
-                misses.push(describe_miss(pair, rank, &hits));
+                misses.push_str(&describe_miss(pair, rank, &hits));
             }
             if let Some(rank) = rank {
                 scores.hits_at_1 += usize::from(rank == 0);
