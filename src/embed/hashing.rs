@@ -5,7 +5,7 @@
 //! `camelCase` and letter/digit boundaries, then lowercased. Words shorter than
 //! two characters, pure numbers and common stopwords are dropped, common
 //! identifier abbreviations are spelled out (`dir` becomes `directory`) and
-//! every word is reduced to its Porter stem, so that "returns the parsed
+//! every word is reduced to its Snowball English stem, so that "returns the parsed
 //! values" and `parse_value` share words. Each word adds weight 1.0 for itself
 //! and 0.5 for each character trigram of `<word>`; in documents, words of the
 //! file name and symbol lines count three times. Term frequencies are
@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 #[cfg(doc)]
 use super::chunk_embedding_text;
-use super::stem::porter_stem;
+use super::stem::stem;
 use super::{EmbedError, Embedder, InputKind};
 
 /// Default vector length. Fewer than 512 buckets loses noticeable recall
@@ -127,7 +127,7 @@ impl HashingEmbedder {
             dimension,
             // The prefix names the word recipe. Collections store the name, so
             // a collection embedded by an earlier recipe is known to be stale.
-            name: format!("hashing2-{dimension}"),
+            name: format!("hashing3-{dimension}"),
         }
     }
 
@@ -224,7 +224,7 @@ impl Embedder for HashingEmbedder {
 /// Splits text into the words that the hashing embedder and the keyword index
 /// use: lowercase identifier parts without stopwords, numbers and
 /// one-character parts, with abbreviations spelled out, reduced to their
-/// Porter stems. `parseHTTPResponse2` becomes `pars`, `http`, `respons`.
+/// Snowball English stems. `parseHTTPResponse2` becomes `pars`, `http`, `respons`.
 pub fn split_identifiers(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     for token in text.split(|c: char| !c.is_alphanumeric()) {
@@ -244,7 +244,7 @@ pub fn split_identifiers(text: &str) -> Vec<String> {
                 Ok(at) => ABBREVIATIONS[at].1,
                 Err(_) => lower.as_str(),
             };
-            words.push(porter_stem(word));
+            words.push(stem(word));
         }
     }
     words
@@ -372,7 +372,7 @@ mod tests {
 
     #[test]
     fn name_records_the_recipe() {
-        assert_eq!(HashingEmbedder::new(512).name(), "hashing2-512");
+        assert_eq!(HashingEmbedder::new(512).name(), "hashing3-512");
     }
 
     #[test]

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/004_outbox_order.sql"),
     include_str!("migrations/005_chunk_embedder.sql"),
     include_str!("migrations/006_keyword_columns.sql"),
+    include_str!("migrations/007_snowball_stems.sql"),
 ];
 
 /// One connection to the database, shared behind a mutex. SQLite serialises
@@ -149,6 +150,29 @@ mod tests {
             )
         })
         .unwrap();
+    }
+
+    /// Migration 7 drops the keyword rows stemmed by the original Porter
+    /// algorithm, so that opening a collection adds them again.
+    #[test]
+    fn keyword_rows_are_dropped_by_migration_7() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.db");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, 0).unwrap();
+        conn.pragma_update(None, "user_version", 6).unwrap();
+        conn.execute(
+            "INSERT INTO chunks_fts (rowid, name, body) VALUES (1, 'pars', 'configur')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+
+        let db = Database::open(&path).unwrap();
+        let rows: i64 = db
+            .read(|conn| conn.query_row("SELECT count(*) FROM chunks_fts", [], |row| row.get(0)))
+            .unwrap();
+        assert_eq!(rows, 0);
     }
 
     #[test]
