@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 
+use super::abbreviations;
 #[cfg(doc)]
 use super::chunk_embedding_text;
 use super::stem::stem;
@@ -41,75 +42,6 @@ const STOPWORDS: &[&str] = &[
     "other", "some", "such", "only", "own", "same", "too", "very", "just", "also", "should",
     "would", "could", "may", "might", "must", "shall", "our", "your", "their", "them", "they",
     "he", "she", "his", "her", "been", "being", "had", "did", "get", "set", "let", "var",
-];
-
-/// Common abbreviations in identifiers and the words they stand for, so that
-/// `dir` matches "directory". Abbreviations with several common meanings
-/// (`res`, `desc`, `def`) are left out. Sorted by abbreviation, because
-/// lookups use binary search.
-const ABBREVIATIONS: &[(&str, &str)] = &[
-    ("addr", "address"),
-    ("alloc", "allocate"),
-    ("arg", "argument"),
-    ("args", "arguments"),
-    ("attr", "attribute"),
-    ("attrs", "attributes"),
-    ("buf", "buffer"),
-    ("calc", "calculate"),
-    ("cfg", "configuration"),
-    ("char", "character"),
-    ("chars", "characters"),
-    ("cmd", "command"),
-    ("cnt", "count"),
-    ("config", "configuration"),
-    ("conn", "connection"),
-    ("ctx", "context"),
-    ("cur", "current"),
-    ("curr", "current"),
-    ("db", "database"),
-    ("del", "delete"),
-    ("dest", "destination"),
-    ("dict", "dictionary"),
-    ("dir", "directory"),
-    ("dirs", "directories"),
-    ("doc", "document"),
-    ("dst", "destination"),
-    ("elem", "element"),
-    ("env", "environment"),
-    ("err", "error"),
-    ("expr", "expression"),
-    ("fmt", "format"),
-    ("func", "function"),
-    ("idx", "index"),
-    ("info", "information"),
-    ("init", "initialize"),
-    ("len", "length"),
-    ("lib", "library"),
-    ("max", "maximum"),
-    ("mem", "memory"),
-    ("min", "minimum"),
-    ("msg", "message"),
-    ("num", "number"),
-    ("obj", "object"),
-    ("param", "parameter"),
-    ("params", "parameters"),
-    ("pkg", "package"),
-    ("pos", "position"),
-    ("prev", "previous"),
-    ("ptr", "pointer"),
-    ("ref", "reference"),
-    ("repr", "representation"),
-    ("req", "request"),
-    ("resp", "response"),
-    ("seq", "sequence"),
-    ("spec", "specification"),
-    ("src", "source"),
-    ("str", "string"),
-    ("sync", "synchronize"),
-    ("temp", "temporary"),
-    ("tmp", "temporary"),
-    ("util", "utility"),
-    ("val", "value"),
 ];
 
 /// Feature-hashing embedder. See the module documentation for the recipe.
@@ -239,12 +171,15 @@ pub fn split_identifiers(text: &str) -> Vec<String> {
             {
                 continue;
             }
-            let word = match ABBREVIATIONS.binary_search_by_key(&lower.as_str(), |(short, _)| short)
-            {
-                Ok(at) => ABBREVIATIONS[at].1,
-                Err(_) => lower.as_str(),
-            };
-            words.push(stem(word));
+            match abbreviations::expand(&lower) {
+                Some(meaning) => words.extend(
+                    meaning
+                        .split(' ')
+                        .filter(|word| !STOPWORDS.contains(word))
+                        .map(stem),
+                ),
+                None => words.push(stem(&lower)),
+            }
         }
     }
     words
@@ -328,13 +263,6 @@ mod tests {
         }
         assert_eq!(split_identifiers("dir"), split_identifiers("directories"));
         assert_eq!(split_identifiers("cfg"), split_identifiers("configuration"));
-    }
-
-    #[test]
-    fn abbreviations_are_sorted() {
-        for pair in ABBREVIATIONS.windows(2) {
-            assert!(pair[0].0 < pair[1].0, "{:?} before {:?}", pair[0], pair[1]);
-        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Embedders turn chunk text and search queries into fixed-size vectors.
 
+mod abbreviations;
 pub mod hashing;
 #[cfg(feature = "minilm")]
 pub mod minilm;
