@@ -333,7 +333,8 @@ fn describe_miss(pair: &Pair, rank: Option<usize>, hits: &[SearchHit]) -> String
     let mut out = format!(
         "query: {}\nrank: {}\ntarget: {}\n",
         pair.query,
-        rank.map_or("not in 30 results".to_string(), |rank| (rank + 1).to_string()),
+        rank.map_or("not in 30 results".to_string(), |rank| (rank + 1)
+            .to_string()),
         head(&pair.target)
     );
     for hit in hits.iter().take(3) {

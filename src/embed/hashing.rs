@@ -2,7 +2,8 @@
 //! model download and no network.
 //!
 //! Text is split into words on non-alphanumeric characters, `snake_case`,
-//! `camelCase` and letter/digit boundaries, then lowercased. Words shorter than
+//! `camelCase` and letter/digit boundaries, then lowercased. Short names that
+//! mix letters and digits (`f64`, `sha256`) are also kept whole. Words shorter than
 //! two characters, pure numbers and common stopwords are dropped, common
 //! identifier abbreviations are spelled out (`dir` becomes `directory`) and
 //! every word is reduced to its Snowball English stem, so that "returns the parsed
@@ -157,11 +158,16 @@ impl Embedder for HashingEmbedder {
 /// use: lowercase identifier parts without stopwords, numbers and
 /// one-character parts, with abbreviations spelled out, reduced to their
 /// Snowball English stems. `parseHTTPResponse2` becomes `pars`, `http`, `respons`.
+/// Short names that mix letters and digits also count whole: `utf8_decode`
+/// becomes `utf8`, `utf`, `decod`.
 pub fn split_identifiers(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     for token in text.split(|c: char| !c.is_alphanumeric()) {
         if token.is_empty() {
             continue;
+        }
+        if is_short_alphanumeric_name(token) {
+            words.push(token.to_lowercase());
         }
         for part in split_case(token) {
             let lower = part.to_lowercase();
@@ -183,6 +189,16 @@ pub fn split_identifiers(text: &str) -> Vec<String> {
         }
     }
     words
+}
+
+/// True for short names that mix letters and digits, such as `f64`, `u8`,
+/// `sha256` or `ipv4`. Split at the digits they lose their meaning, so they
+/// are also kept whole.
+fn is_short_alphanumeric_name(token: &str) -> bool {
+    token.len() <= 8
+        && token.bytes().any(|b| b.is_ascii_digit())
+        && token.bytes().any(|b| b.is_ascii_alphabetic())
+        && token.is_ascii()
 }
 
 /// Splits one alphanumeric token at camelCase and letter/digit boundaries,
@@ -245,7 +261,8 @@ mod tests {
             ("HTTPServer", &["http", "server"]),
             ("getUserById", &["user", "id"]),
             ("the x of 42", &[]),
-            ("utf8_decode", &["utf", "decod"]),
+            ("utf8_decode", &["utf8", "utf", "decod"]),
+            ("as_f64", &["f64"]),
             ("größeBerechnen", &["größe", "berechnen"]),
             ("src_dir", &["sourc", "directori"]),
             ("", &[]),
