@@ -34,15 +34,17 @@ const TRIGRAM_WEIGHT: f32 = 0.5;
 /// How many times a word of a document's file name or symbol line counts.
 const NAME_WEIGHT: f32 = 3.0;
 
-/// Words too common in code and prose to tell chunks apart.
+/// English words too common in prose to tell chunks apart. Words that also
+/// name things in code (`get`, `set`, `is`, `as`, `from`, `into`, `with`,
+/// `all`, `any`, `some`, `then`) are kept, because method names are built
+/// from them and documentation repeats them.
 const STOPWORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "if", "in",
-    "into", "is", "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "were",
-    "will", "with", "we", "you", "not", "but", "can", "do", "does", "so", "then", "than", "there",
-    "these", "those", "which", "who", "what", "when", "where", "how", "all", "any", "each", "no",
-    "other", "some", "such", "only", "own", "same", "too", "very", "just", "also", "should",
-    "would", "could", "may", "might", "must", "shall", "our", "your", "their", "them", "they",
-    "he", "she", "his", "her", "been", "being", "had", "did", "get", "set", "let", "var",
+    "a", "an", "and", "are", "at", "be", "by", "for", "has", "have", "if", "in", "it", "its", "of",
+    "on", "or", "that", "the", "this", "to", "was", "were", "will", "we", "you", "not", "but",
+    "can", "do", "does", "so", "than", "there", "these", "those", "which", "who", "what", "when",
+    "where", "how", "such", "own", "too", "very", "just", "also", "should", "would", "could",
+    "may", "might", "must", "shall", "our", "your", "their", "them", "they", "he", "she", "his",
+    "her", "been", "being", "had", "did", "let", "var",
 ];
 
 /// Feature-hashing embedder. See the module documentation for the recipe.
@@ -259,10 +261,10 @@ mod tests {
             ("parse_http_response", &["pars", "http", "respons"]),
             ("parseHTTPResponse2", &["pars", "http", "respons"]),
             ("HTTPServer", &["http", "server"]),
-            ("getUserById", &["user", "id"]),
+            ("getUserById", &["get", "user", "id"]),
             ("the x of 42", &[]),
             ("utf8_decode", &["utf8", "utf", "decod"]),
-            ("as_f64", &["f64"]),
+            ("as_f64", &["as", "f64"]),
             ("größeBerechnen", &["größe", "berechnen"]),
             ("src_dir", &["sourc", "directori"]),
             ("", &[]),
