@@ -150,7 +150,7 @@ impl KeywordIndex {
     /// are ordered by point id.
     pub fn search(
         &self,
-        words: &[String],
+        words: &[(String, f32)],
         limit: usize,
         is_allowed: &dyn Fn(usize) -> bool,
     ) -> Vec<(usize, f32)> {
@@ -162,7 +162,7 @@ impl KeywordIndex {
         let mut scores = vec![0.0f32; self.docs.len()];
         let mut touched: Vec<u32> = Vec::new();
         let mut seen = HashSet::new();
-        for word in words {
+        for (word, weight) in words {
             let Some(&id) = self.word_ids.get(word.as_str()) else {
                 continue;
             };
@@ -181,7 +181,8 @@ impl KeywordIndex {
                 if *score == 0.0 {
                     touched.push(posting.slot);
                 }
-                *score += idf * posting.frequency * (self.k1 + 1.0) / (posting.frequency + norm);
+                *score +=
+                    weight * idf * posting.frequency * (self.k1 + 1.0) / (posting.frequency + norm);
             }
         }
         let mut ranked: Vec<(usize, f32)> = touched
@@ -222,8 +223,10 @@ mod tests {
         }
     }
 
-    fn words(text: &str) -> Vec<String> {
-        text.split_whitespace().map(str::to_string).collect()
+    fn words(text: &str) -> Vec<(String, f32)> {
+        text.split_whitespace()
+            .map(|word| (word.to_string(), 1.0))
+            .collect()
     }
 
     fn sample() -> KeywordIndex {
