@@ -125,7 +125,8 @@ pub struct CancelJobResult {
 pub struct SearchCodeArgs {
     /// User whose collection to search.
     pub user_id: String,
-    /// Natural-language description or identifiers to look for.
+    /// Natural-language description or identifiers to look for. Words in
+    /// backticks weigh twice in keyword ranking.
     pub query: String,
     /// Maximum number of results (default 10, at most 100).
     #[serde(default)]
