@@ -193,6 +193,32 @@ pub fn split_identifiers(text: &str) -> Vec<String> {
     words
 }
 
+/// Returns the words of an identifier or dotted name, lowercase, with
+/// abbreviations spelled out and nothing dropped or stemmed:
+/// `HttpClient.send_msg` becomes `http client send message`. Short names that
+/// mix letters and digits stay whole.
+pub fn spell_out(name: &str) -> String {
+    let mut words: Vec<&str> = Vec::new();
+    let mut lowered: Vec<String> = Vec::new();
+    for token in name.split(|c: char| !c.is_alphanumeric()) {
+        if is_short_alphanumeric_name(token) {
+            lowered.push(token.to_lowercase());
+        } else {
+            let parts = split_case(token)
+                .into_iter()
+                .filter(|part| !part.is_empty());
+            lowered.extend(parts.map(str::to_lowercase));
+        }
+    }
+    for word in &lowered {
+        match abbreviations::expand(word) {
+            Some(meaning) => words.extend(meaning.split(' ')),
+            None => words.push(word),
+        }
+    }
+    words.join(" ")
+}
+
 /// True for short names that mix letters and digits, such as `f64`, `u8`,
 /// `sha256` or `ipv4`. Split at the digits they lose their meaning, so they
 /// are also kept whole.
@@ -271,6 +297,19 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(&split_identifiers(input), expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn spell_out_table() {
+        let cases = [
+            ("HttpClient.send_msg", "http client send message"),
+            ("with_recv_msghdr", "with receive message header"),
+            ("as_f64", "as f64"),
+            ("", ""),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(spell_out(name), expected, "name {name:?}");
         }
     }
 

@@ -84,14 +84,20 @@ pub fn rejects_any_text(embedder: &dyn Embedder) -> bool {
     )
 }
 
-/// Builds the text embedded for a stored chunk: file name, symbol and chunk text.
-/// Indexing and re-embedding both use it, so their vectors agree.
+/// Builds the text embedded for a stored chunk: file name, the symbol's words
+/// spelled out, and chunk text. Indexing and re-embedding both use it, so
+/// their vectors agree.
+///
+/// A language model reads `with_recv_msghdr` as word pieces it rarely saw in
+/// prose, and "with receive message header" as words it knows. The chunk
+/// text still contains the symbol as written.
 pub fn chunk_embedding_text(path: &str, symbol: Option<&str>, text: &str) -> String {
     let file_name = std::path::Path::new(path)
         .file_name()
         .map(|name| name.to_string_lossy())
         .unwrap_or_default();
-    format!("{file_name}\n{}\n{text}", symbol.unwrap_or(""))
+    let symbol_words = hashing::spell_out(symbol.unwrap_or(""));
+    format!("{file_name}\n{symbol_words}\n{text}")
 }
 
 /// Scales `vector` to unit length; the zero vector is left as it is.
