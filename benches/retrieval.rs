@@ -10,7 +10,8 @@
 //! rank of the target's file gives recall@1, recall@10 and MRR.
 //!
 //! Run with `cargo bench --bench retrieval` (`BENCH_PAIRS`, default 2000 per
-//! language; `BENCH_PYTHON_ROOT` and `BENCH_RUST_ROOT` set the source trees).
+//! language; `BENCH_PYTHON_ROOT` and `BENCH_RUST_ROOT` set the source trees,
+//! `BENCH_LANGUAGES` picks `python`, `rust` or both, comma-separated).
 //! Under `cargo test` it runs with 100 pairs per language. `BENCH_EMBEDDER`
 //! picks the embedder: `hashing` (default); `minilm`, which needs
 //! `--features minilm` and the model in `MCP_CODE_INDEX_MINILM_DIR`; or
@@ -363,7 +364,11 @@ fn main() {
         ("python", "py", python_root.as_str(), split_python),
         ("rust", "rs", rust_root.as_str(), split_rust),
     ];
+    let languages = env_or("BENCH_LANGUAGES", "python,rust");
     for (language, extension, root, split) in corpora {
+        if !languages.split(',').any(|name| name.trim() == language) {
+            continue;
+        }
         let files = source_files(Path::new(root), extension);
         if files.is_empty() {
             println!("| {language} | 0 | (no sources under {root}) | | | |");

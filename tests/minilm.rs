@@ -61,7 +61,7 @@ fn max_difference(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn name_and_dimension() {
-    assert_eq!(embedder().name(), "minilm-l6-v2-int8");
+    assert_eq!(embedder().name(), "minilm-l6-v2-int8-128");
     assert_eq!(embedder().dimension(), 384);
     let vectors = embed(&["fn main() {}"]);
     assert_eq!(vectors.len(), 1);
@@ -169,11 +169,17 @@ fn empty_input_gives_no_vectors() {
 #[test]
 fn long_text_is_truncated() {
     // Each repetition is well over one word piece, so 300 of them exceed the
-    // 256-piece limit; whatever follows the limit must not change the vector.
+    // limit. Whatever follows the limit must not change the vector.
     let prefix = "alpha beta gamma delta ".repeat(300);
     let longer = format!("{prefix} completely different ending about networking");
-    assert_eq!(embedder().token_count(&prefix).unwrap(), 256);
-    assert_eq!(embedder().token_count(&longer).unwrap(), 256);
+    assert_eq!(
+        embedder().token_count(&prefix).unwrap(),
+        minilm::MAX_SEQUENCE_LENGTH
+    );
+    assert_eq!(
+        embedder().token_count(&longer).unwrap(),
+        minilm::MAX_SEQUENCE_LENGTH
+    );
     let vectors = embed(&[&prefix, &longer]);
     assert_eq!(vectors[0], vectors[1]);
 }
@@ -303,7 +309,7 @@ async fn workspace_indexes_and_searches() {
         dir.to_str().unwrap(),
     ]);
     let embedder = embed::from_config(&config).await.expect("embedder loads");
-    assert_eq!(embedder.name(), "minilm-l6-v2-int8");
+    assert_eq!(embedder.name(), "minilm-l6-v2-int8-128");
 
     let scratch = tempfile::tempdir().unwrap();
     let data_dir = DataDir::open(Some(scratch.path())).expect("data dir opens");
