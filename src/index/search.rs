@@ -125,16 +125,23 @@ pub fn keyword_tokens(path: &str, symbol: Option<&str>, text: &str) -> KeywordTo
 /// identifiers (`` `offset` ``), count twice.
 pub fn keyword_words(text: &str) -> Vec<(String, f32)> {
     let mut words: Vec<(String, f32)> = Vec::new();
+    let mut positions: HashMap<String, usize> = HashMap::new();
     let mut add = |span: &str, weight: f32| {
         for word in split_identifiers(span) {
-            match words.iter_mut().find(|(known, _)| *known == word) {
-                Some(entry) => entry.1 = entry.1.max(weight),
-                None => words.push((word, weight)),
+            match positions.get(&word) {
+                Some(&at) => words[at].1 = words[at].1.max(weight),
+                None => {
+                    positions.insert(word.clone(), words.len());
+                    words.push((word, weight));
+                }
             }
         }
     };
+    // An odd span lies between two backticks unless it is the last one and
+    // its backtick is never closed.
+    let backticks = text.matches('`').count();
     for (n, span) in text.split('`').enumerate() {
-        let quoted = n % 2 == 1 && text.matches('`').count() > n;
+        let quoted = n % 2 == 1 && n < backticks;
         add(span, if quoted { QUOTED_WEIGHT } else { 1.0 });
     }
     words
