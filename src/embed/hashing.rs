@@ -220,7 +220,7 @@ pub fn spell_out(name: &str) -> String {
 }
 
 /// True for short names that mix letters and digits, such as `f64`, `u8`,
-/// `sha256` or `ipv4`. Split at the digits they lose their meaning, so they
+/// `sha256` or `ipv4`. Split at the digits, they lose their meaning, so they
 /// are also kept whole.
 fn is_short_alphanumeric_name(token: &str) -> bool {
     token.len() <= 8

@@ -88,9 +88,9 @@ pub fn rejects_any_text(embedder: &dyn Embedder) -> bool {
 /// spelled out, and chunk text. Indexing and re-embedding both use it, so
 /// their vectors agree.
 ///
-/// A language model reads `with_recv_msghdr` as word pieces it rarely saw in
-/// prose, and "with receive message header" as words it knows. The chunk
-/// text still contains the symbol as written.
+/// A language model splits `with_recv_msghdr` into word pieces that are rare
+/// in prose, while "with receive message header" consists of common words.
+/// The chunk text still contains the symbol as written.
 pub fn chunk_embedding_text(path: &str, symbol: Option<&str>, text: &str) -> String {
     let file_name = std::path::Path::new(path)
         .file_name()

@@ -24,7 +24,8 @@ use super::search::KeywordTokens;
 const K1: f32 = 2.0;
 /// BM25 length normalisation. FTS5 uses 0.75. On the retrieval benchmark,
 /// full normalisation (1.0) raised hybrid recall@10 by 0.003 on both Python
-/// and Rust, and 0.5 lowered it: a long chunk repeats query words by chance.
+/// and Rust, and 0.5 lowered it, probably because a long chunk contains
+/// query words by chance.
 const B: f32 = 1.0;
 /// Weight of a word in the file name or symbol relative to one in the chunk
 /// text. Names are short and chosen on purpose, so each word carries more
