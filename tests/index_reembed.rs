@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use mcp_code_index::embed::{Embedder, HashingEmbedder, InputKind, chunk_embedding_text};
+use mcp_code_index::index::reembed::{ReembedStatus, reembed_stale};
 use mcp_code_index::index::{
     CodeIndex, FileRecord, NewChunk, PersistentIndex, SearchFilters, SearchMode, SearchRequest,
 };
@@ -163,8 +164,15 @@ async fn switched_collection_is_reembedded_without_mixing() {
     assert_eq!(stats.chunks_awaiting_embedding, FUNCTIONS - 40);
 
     let shared: Arc<dyn CodeIndex> = index.clone();
-    mcp_code_index::index::reembed::reembed_stale(shared, new.clone(), CancellationToken::new())
-        .await;
+    let status = Arc::new(ReembedStatus::default());
+    reembed_stale(
+        shared,
+        new.clone(),
+        status.clone(),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(status.pause_reason(COLLECTION), None);
     let stats = index.stats(COLLECTION).unwrap().unwrap();
     assert_eq!(stats.chunks_awaiting_embedding, 0);
     assert_eq!(stats.live_chunks, FUNCTIONS);

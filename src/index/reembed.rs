@@ -6,7 +6,8 @@
 //! one stopped. While the embedder is unreachable the task waits and tries
 //! again; it never gives up and never drops a chunk.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -24,11 +25,37 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(300);
 /// Minimum time between two progress log lines of one collection.
 const PROGRESS_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
+/// Reasons why re-embedding is paused, by collection, so that searches can
+/// say why chunks still wait.
+#[derive(Debug, Default)]
+pub struct ReembedStatus {
+    paused: Mutex<HashMap<String, String>>,
+}
+
+impl ReembedStatus {
+    /// Returns why re-embedding of `collection` is paused, if it is.
+    pub fn pause_reason(&self, collection: &str) -> Option<String> {
+        let paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        paused.get(collection).cloned()
+    }
+
+    fn set_paused(&self, collection: &str, reason: String) {
+        let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        paused.insert(collection.to_string(), reason);
+    }
+
+    fn clear(&self, collection: &str) {
+        let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        paused.remove(collection);
+    }
+}
+
 /// Re-embeds every stale chunk of every collection, then returns. Stops early
-/// when `shutdown` is cancelled.
+/// when `shutdown` is cancelled. Pauses are recorded in `status`.
 pub async fn reembed_stale(
     index: Arc<dyn CodeIndex>,
     embedder: Arc<dyn Embedder>,
+    status: Arc<ReembedStatus>,
     shutdown: CancellationToken,
 ) {
     let names = {
@@ -47,7 +74,9 @@ pub async fn reembed_stale(
         }
     };
     for name in names {
-        if !reembed_collection(&index, &embedder, &name, &shutdown).await {
+        let finished = reembed_collection(&index, &embedder, &name, &status, &shutdown).await;
+        status.clear(&name);
+        if !finished {
             return;
         }
     }
@@ -58,6 +87,7 @@ async fn reembed_collection(
     index: &Arc<dyn CodeIndex>,
     embedder: &Arc<dyn Embedder>,
     name: &str,
+    status: &ReembedStatus,
     shutdown: &CancellationToken,
 ) -> bool {
     let mut done = 0usize;
@@ -88,6 +118,7 @@ async fn reembed_collection(
             Ok(Ok(stored)) => {
                 done += stored;
                 retry_wait = FIRST_RETRY_WAIT;
+                status.clear(name);
                 if last_log.elapsed() >= PROGRESS_LOG_INTERVAL {
                     let remaining = index
                         .stats(name)
@@ -104,6 +135,10 @@ async fn reembed_collection(
                     %reason,
                     retry_in_secs = retry_wait.as_secs(),
                     "re-embedding paused"
+                );
+                status.set_paused(
+                    name,
+                    format!("{reason}; next try in {} s", retry_wait.as_secs()),
                 );
                 tokio::select! {
                     _ = shutdown.cancelled() => return false,

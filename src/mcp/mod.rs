@@ -74,9 +74,11 @@ where
         Ok(count) => info!(collections = count, "loaded collections"),
         Err(error) => error!(%error, "loading collections failed; they load on first use"),
     });
+    let reembed_status = Arc::new(crate::index::reembed::ReembedStatus::default());
     tokio::spawn(crate::index::reembed::reembed_stale(
         index.clone(),
         embedder.clone(),
+        reembed_status.clone(),
         background_shutdown.clone(),
     ));
     let jobs_shutdown = CancellationToken::new();
@@ -90,7 +92,7 @@ where
         jobs_shutdown.clone(),
     );
 
-    let server = CodeIndexServer::new(jobs.clone(), index.clone(), embedder);
+    let server = CodeIndexServer::new(jobs.clone(), index.clone(), embedder, reembed_status);
     let service = server.serve(transport).await?;
     info!(
         version = env!("CARGO_PKG_VERSION"),

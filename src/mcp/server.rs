@@ -14,6 +14,7 @@ use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 use super::types::*;
 use super::view::{job_summary, job_view};
 use crate::embed::{Embedder, InputKind, split_identifiers};
+use crate::index::reembed::ReembedStatus;
 use crate::index::{CodeIndex, SearchFilters, SearchMode, SearchRequest, collection_name};
 use crate::jobs::manager::validate_user_id;
 use crate::jobs::{CancelOutcome, JobId, JobManager, JobStatus};
@@ -34,6 +35,7 @@ pub struct CodeIndexServer {
     jobs: Arc<JobManager>,
     index: Arc<dyn CodeIndex>,
     embedder: Arc<dyn Embedder>,
+    reembed: Arc<ReembedStatus>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -42,11 +44,13 @@ impl CodeIndexServer {
         jobs: Arc<JobManager>,
         index: Arc<dyn CodeIndex>,
         embedder: Arc<dyn Embedder>,
+        reembed: Arc<ReembedStatus>,
     ) -> Self {
         Self {
             jobs,
             index,
             embedder,
+            reembed,
             tool_router: Self::tool_router() + Self::webhook_router(),
         }
     }
@@ -347,11 +351,14 @@ impl CodeIndexServer {
             ));
         }
         if awaiting > 0 && requested_mode != SearchMode::Keyword {
-            let note = format!(
+            let mut note = format!(
                 "{awaiting} of {total} chunks are being re-embedded with {} after an embedder \
                  change; until then semantic ranking cannot return them, but keyword ranking can",
                 self.embedder.name()
             );
+            if let Some(reason) = self.reembed.pause_reason(&collection) {
+                note.push_str(&format!(". Re-embedding is paused: {reason}"));
+            }
             message = Some(match message {
                 Some(first) => format!("{first}. {note}"),
                 None => note,

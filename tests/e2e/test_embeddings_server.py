@@ -439,6 +439,15 @@ async def test_embedder_switch_reembeds_without_mixing(
         assert found["indexing_in_progress"] is True
         assert found["results"][0]["symbol"] == "compute_shipping_cost"
         assert "re-embedded" in found["message"]
+        # Once a re-embedding step has failed, the message also says why.
+        deadline = time.monotonic() + 60
+        while "paused" not in found["message"]:
+            assert time.monotonic() < deadline, found["message"]
+            await anyio.sleep(0.2)
+            found = await server.search(USER, "compute shipping cost")
+        assert "Re-embedding is paused" in found["message"]
+        assert "503" in found["message"]
+        assert "next try in" in found["message"]
 
         fake.down = False
         stats = await wait_for_reembedding(server)
