@@ -25,8 +25,8 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(300);
 /// Minimum time between two progress log lines of one collection.
 const PROGRESS_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Reasons why re-embedding is paused, by collection, so that searches can
-/// say why chunks still wait.
+/// Reasons why re-embedding is paused, by collection, which search results
+/// report next to the count of waiting chunks.
 #[derive(Debug, Default)]
 pub struct ReembedStatus {
     paused: Mutex<HashMap<String, String>>,
