@@ -121,57 +121,57 @@ mod tests {
         assert_eq!(version, MIGRATIONS.len());
     }
 
+    /// Reopens, after `setup` ran on a database at schema `version`, and
+    /// returns the number of keyword rows left.
+    fn keyword_rows_after_upgrade(version: usize, setup: &str) -> i64 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.db");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, 0).unwrap();
+        conn.pragma_update(None, "user_version", version).unwrap();
+        conn.execute_batch(setup).unwrap();
+        drop(conn);
+
+        let db = Database::open(&path).unwrap();
+        db.read(|conn| {
+            conn.execute(
+                "INSERT INTO chunks_fts (rowid, name, body) VALUES (99, 'a', 'b')",
+                [],
+            )
+        })
+        .expect("the keyword table has the current columns");
+        db.read(|conn| {
+            conn.query_row(
+                "SELECT count(*) FROM chunks_fts WHERE rowid <> 99",
+                [],
+                |row| row.get(0),
+            )
+        })
+        .unwrap()
+    }
+
     /// Migration 6 replaces the one-column keyword table, whose words are no
     /// longer in the stored form, with an empty two-column one. Opening a
     /// collection then adds its rows again.
     #[test]
     fn keyword_table_is_emptied_by_migration_6() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("index.db");
-        let mut conn = Connection::open(&path).unwrap();
-        migrate(&mut conn, 0).unwrap();
-        conn.pragma_update(None, "user_version", 5).unwrap();
-        conn.execute_batch(
+        let rows = keyword_rows_after_upgrade(
+            5,
             "DROP TABLE chunks_fts;
              CREATE VIRTUAL TABLE chunks_fts USING fts5(tokens, tokenize = 'unicode61');
              INSERT INTO chunks_fts (rowid, tokens) VALUES (1, 'parse config');",
-        )
-        .unwrap();
-        drop(conn);
-        let db = Database::open(&path).unwrap();
-        let rows: i64 = db
-            .read(|conn| conn.query_row("SELECT count(*) FROM chunks_fts", [], |row| row.get(0)))
-            .unwrap();
+        );
         assert_eq!(rows, 0);
-        db.read(|conn| {
-            conn.execute(
-                "INSERT INTO chunks_fts (rowid, name, body) VALUES (1, 'a', 'b')",
-                [],
-            )
-        })
-        .unwrap();
     }
 
     /// Migration 7 drops the keyword rows stemmed by the original Porter
     /// algorithm, so that opening a collection adds them again.
     #[test]
     fn keyword_rows_are_dropped_by_migration_7() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("index.db");
-        let mut conn = Connection::open(&path).unwrap();
-        migrate(&mut conn, 0).unwrap();
-        conn.pragma_update(None, "user_version", 6).unwrap();
-        conn.execute(
-            "INSERT INTO chunks_fts (rowid, name, body) VALUES (1, 'pars', 'configur')",
-            [],
-        )
-        .unwrap();
-        drop(conn);
-
-        let db = Database::open(&path).unwrap();
-        let rows: i64 = db
-            .read(|conn| conn.query_row("SELECT count(*) FROM chunks_fts", [], |row| row.get(0)))
-            .unwrap();
+        let rows = keyword_rows_after_upgrade(
+            6,
+            "INSERT INTO chunks_fts (rowid, name, body) VALUES (1, 'pars', 'configur');",
+        );
         assert_eq!(rows, 0);
     }
 
