@@ -107,3 +107,18 @@ async def test_search_reports_indexing_in_progress(start_server, tmp_path: Path)
     assert final["status"] == "completed"
     assert during["indexing_in_progress"] is True
     assert after["indexing_in_progress"] is False
+
+
+async def test_backticked_query_words_rank_first(start_server, tmp_path: Path) -> None:
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "settings.py").write_text("def load_settings(path):\n    return open(path).read()\n")
+    (workspace / "headers.py").write_text("def parse_header(data):\n    return data.split(b':')\n")
+    async with start_server() as server:
+        job = await server.run_job("workspace_indexing", USER, {"workspace_path": str(workspace)})
+        assert job["status"] == "completed"
+        # Unquoted, "header" wins: it is in the file name, the symbol and the body.
+        for query, expected in [("`load` a header", "settings.py"), ("load a `header`", "headers.py")]:
+            found = await search(server, query, mode="keyword")
+            files = [Path(hit["path"]).name for hit in found["results"]]
+            assert files[0] == expected, f"{query!r} ranked {files}"
