@@ -81,18 +81,38 @@ fn bench_embedder() -> Arc<dyn Embedder> {
 
 /// Returns the directory of the pinned crates that
 /// `scripts/fetch-bench-corpus.sh` unpacks, or the local cargo registry when
-/// they are missing. The registry changes with every
-/// build that fetches a crate, so its numbers are not comparable between runs.
+/// any of them is missing. The registry changes with every build that fetches
+/// a crate, so its numbers are not comparable between runs.
 fn default_rust_root() -> String {
     let home = std::env::var("HOME").unwrap_or_default();
-    let cache = std::env::var("XDG_CACHE_HOME").unwrap_or_else(|_| format!("{home}/.cache"));
+    let cache = std::env::var("XDG_CACHE_HOME")
+        .ok()
+        .filter(|dir| !dir.is_empty())
+        .unwrap_or_else(|| format!("{home}/.cache"));
     let pinned = format!("{cache}/mcp-code-index/rust-corpus");
-    if Path::new(&pinned).is_dir() {
+    let list = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/rust-crates.txt");
+    let list = std::fs::read_to_string(&list).expect("benches/rust-crates.txt is readable");
+    let missing = list
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            Some(format!("{}-{}", fields.next()?, fields.next()?))
+        })
+        .filter(|crate_dir| {
+            !Path::new(&pinned)
+                .join(crate_dir)
+                .join(".complete")
+                .is_file()
+        })
+        .count();
+    if missing == 0 {
         return pinned;
     }
     eprintln!(
-        "{pinned} is missing, so the Rust pairs come from the cargo registry and vary \
-         between machines; run scripts/fetch-bench-corpus.sh for the pinned corpus"
+        "{missing} pinned crates are missing from {pinned}, so the Rust pairs come from \
+         the cargo registry and vary between machines; run scripts/fetch-bench-corpus.sh \
+         for the pinned corpus"
     );
     format!("{home}/.cargo/registry/src")
 }
