@@ -1,7 +1,7 @@
 //! Abbreviations and run-together words common in identifiers, and the words
 //! they stand for, so that `dir` matches "directory" and `readonly` matches
 //! "read-only". Abbreviations with several common meanings (`res`, `desc`,
-//! `def`, `log`) are left out.
+//! `def`, `log`, and `ch` for character or channel) are left out.
 
 /// Abbreviations and their meanings, sorted by abbreviation because lookups
 /// use binary search. A meaning may have several words.
@@ -22,9 +22,11 @@ const EXPANSIONS: &[(&str, &str)] = &[
     ("cb", "callback"),
     ("cert", "certificate"),
     ("cfg", "configuration"),
-    ("ch", "character"),
     ("char", "character"),
     ("chars", "characters"),
+    ("chdir", "change directory"),
+    ("chmod", "change mode"),
+    ("chown", "change owner"),
     ("cls", "class"),
     ("cmd", "command"),
     ("cmp", "compare"),
@@ -73,6 +75,9 @@ const EXPANSIONS: &[(&str, &str)] = &[
     ("func", "function"),
     ("fut", "future"),
     ("getattr", "get attribute"),
+    ("getcwd", "get current working directory"),
+    ("getenv", "get environment"),
+    ("getpid", "get process id"),
     ("hasattr", "has attribute"),
     ("hdr", "header"),
     ("hex", "hexadecimal"),
@@ -102,6 +107,9 @@ const EXPANSIONS: &[(&str, &str)] = &[
     ("millis", "milliseconds"),
     ("min", "minimum"),
     ("mkdir", "make directory"),
+    ("mkdtemp", "make temporary directory"),
+    ("mkstemp", "make temporary"),
+    ("mktemp", "make temporary"),
     ("mmap", "memory map"),
     ("msg", "message"),
     ("msghdr", "message header"),
@@ -130,6 +138,8 @@ const EXPANSIONS: &[(&str, &str)] = &[
     ("ptr", "pointer"),
     ("punct", "punctuation"),
     ("rand", "random"),
+    ("rdonly", "read only"),
+    ("rdwr", "read write"),
     ("readline", "read line"),
     ("readlines", "read lines"),
     ("readonly", "read only"),
@@ -146,6 +156,7 @@ const EXPANSIONS: &[(&str, &str)] = &[
     ("sep", "separator"),
     ("seq", "sequence"),
     ("setattr", "set attribute"),
+    ("setenv", "set environment"),
     ("sin", "sine"),
     ("sock", "socket"),
     ("spec", "specification"),
@@ -177,6 +188,7 @@ const EXPANSIONS: &[(&str, &str)] = &[
     ("vecs", "vectors"),
     ("ver", "version"),
     ("whitespace", "white space"),
+    ("wronly", "write only"),
 ];
 
 /// Returns the words that `word` (lowercase) stands for, if it is a known

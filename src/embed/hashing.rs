@@ -168,10 +168,23 @@ pub fn split_identifiers(text: &str) -> Vec<String> {
         if token.is_empty() {
             continue;
         }
+        let parts = split_case(token);
         if is_short_alphanumeric_name(token) {
             words.push(token.to_lowercase());
         }
-        for part in split_case(token) {
+        // Such names inside a camelCase name: `asF64` and `Utf8Error` give
+        // `f64` and `utf8`.
+        for pair in parts.windows(2) {
+            let joined = format!("{}{}", pair[0], pair[1]);
+            if joined.len() < token.len()
+                && pair[0].len() <= 3
+                && pair[0].bytes().all(|b| b.is_ascii_alphabetic())
+                && pair[1].bytes().all(|b| b.is_ascii_digit())
+            {
+                words.push(joined.to_lowercase());
+            }
+        }
+        for part in parts {
             let lower = part.to_lowercase();
             if lower.chars().count() < 2
                 || lower.chars().all(|c| c.is_ascii_digit())
@@ -291,6 +304,8 @@ mod tests {
             ("the x of 42", &[]),
             ("utf8_decode", &["utf8", "utf", "decod"]),
             ("as_f64", &["as", "f64"]),
+            ("asF64", &["asf64", "f64", "as"]),
+            ("Utf8Error", &["utf8", "utf", "error"]),
             ("größeBerechnen", &["größe", "berechnen"]),
             ("src_dir", &["sourc", "directori"]),
             ("", &[]),

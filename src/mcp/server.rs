@@ -89,6 +89,15 @@ impl CodeIndexServer {
     }
 }
 
+/// Returns `text` cut to at most `max_chars` characters, with "…" when cut, so
+/// that an error message quoting a long argument stays readable.
+fn shortened(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
 fn language_names() -> Vec<&'static str> {
     crate::code::Language::ALL
         .iter()
@@ -304,7 +313,7 @@ impl CodeIndexServer {
                 "query {:?} has no searchable words: words need at least two letters or \
                  digits and must not be stopwords; try an identifier or a description such as \
                  \"parse config file\"",
-                args.query
+                shortened(&args.query, 200)
             )
         });
         let filters = SearchFilters {
@@ -352,8 +361,9 @@ impl CodeIndexServer {
         }
         if awaiting > 0 && requested_mode != SearchMode::Keyword {
             let mut note = format!(
-                "{awaiting} of {total} chunks are being re-embedded with {} after an embedder \
-                 change; until then semantic ranking cannot return them, but keyword ranking can",
+                "{awaiting} of {total} chunks are being re-embedded with {}, because the \
+                 embedder or its version changed since they were stored; until then semantic \
+                 ranking cannot return them, but keyword ranking can",
                 self.embedder.name()
             );
             if let Some(reason) = self.reembed.pause_reason(&collection) {
@@ -436,5 +446,17 @@ impl ServerHandler for CodeIndexServer {
                 "Index code with submit_job (file_processing or workspace_indexing), follow it \
                  with get_job_status or a webhook_url in metadata, then query it with search_code.",
             )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shortened_cuts_at_characters() {
+        assert_eq!(shortened("short", 10), "short");
+        assert_eq!(shortened("ääääää", 3), "äää…");
+        assert_eq!(shortened(&"`".repeat(10_000), 200).chars().count(), 201);
     }
 }
