@@ -347,8 +347,8 @@ fn evaluate(
     results
 }
 
-/// A query that hybrid search did not rank in the top ten: the query, the
-/// start of its target and the start of the first three results.
+/// Describes a query that hybrid search did not rank in the top ten: the
+/// query, the start of its target and the start of the first three results.
 fn describe_miss(pair: &Pair, rank: Option<usize>, hits: &[SearchHit]) -> String {
     let head = |text: &str| text.lines().take(3).collect::<Vec<_>>().join("\n     ");
     let mut out = format!(

@@ -3,9 +3,9 @@
 # into DIR: the crates listed in benches/rust-crates.txt, each unpacked into
 # DIR/NAME-VERSION as cargo would. Every .crate file is checked against the
 # SHA-256 in that list, so the corpus is the same on every machine. A crate
-# in the local cargo cache with the right SHA-256 is taken from there; the
-# others come from static.crates.io (440 crates: about 90 MB to download,
-# 820 MB unpacked). Crates already in DIR are kept, so a second run
+# in the local cargo cache with the right SHA-256 is copied from there. The
+# others come from static.crates.io. The 440 crates are about 90 MB to
+# download and 820 MB unpacked. Crates already in DIR are kept, so a second run
 # downloads nothing.
 #
 # Usage: scripts/fetch-bench-corpus.sh [DIR]

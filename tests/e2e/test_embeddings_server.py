@@ -439,7 +439,7 @@ async def test_embedder_switch_reembeds_without_mixing(
         assert found["indexing_in_progress"] is True
         assert found["results"][0]["symbol"] == "compute_shipping_cost"
         assert "re-embedded" in found["message"]
-        # Once a re-embedding step has failed, the message also says why.
+        # Once a re-embedding step has failed, the message also gives the error.
         deadline = time.monotonic() + 60
         while "paused" not in found["message"]:
             assert time.monotonic() < deadline, found["message"]
