@@ -172,8 +172,8 @@ pub fn split_identifiers(text: &str) -> Vec<String> {
         if is_short_alphanumeric_name(token) {
             words.push(token.to_lowercase());
         }
-        // Such names inside a camelCase name: `asF64` and `Utf8Error` give
-        // `f64` and `utf8`.
+        // Letter-and-digit names inside a longer camelCase name count whole
+        // too: `asF64` and `Utf8Error` give `f64` and `utf8`.
         for pair in parts.windows(2) {
             let joined = format!("{}{}", pair[0], pair[1]);
             if joined.len() < token.len()
