@@ -11,13 +11,17 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mcp_code_index::embed::{Embedder, HashingEmbedder};
-use mcp_code_index::index::{CodeIndex, FileRecord, NewChunk, PersistentIndex};
+use mcp_code_index::embed::HashingEmbedder;
+use mcp_code_index::index::{CodeIndex, PersistentIndex};
 use mcp_code_index::jobs::model::Progress;
 use mcp_code_index::jobs::pipeline::{PipelineContext, run_workspace_job};
-use mcp_code_index::store::{DataDir, Database};
+use mcp_code_index::store::DataDir;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+use support::Function;
 
 const CHUNKS_PER_FILE: usize = 10;
 
@@ -29,13 +33,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 fn open_index(data_dir: &DataDir, embedder: &HashingEmbedder) -> Arc<PersistentIndex> {
-    let db = Arc::new(Database::open(&data_dir.database_path()).expect("database opens"));
-    Arc::new(PersistentIndex::new(
-        db,
-        data_dir.graphs_dir(),
-        embedder.name(),
-        embedder.dimension(),
-    ))
+    Arc::new(support::open_index(data_dir, embedder))
 }
 
 /// Stores `chunks` synthetic chunks in collection `bench_code` and saves the graph.
@@ -45,40 +43,18 @@ fn populate(root: &Path, chunks: usize) -> Duration {
     let embedder = HashingEmbedder::default();
     let index = open_index(&data_dir, &embedder);
     for file in 0..chunks.div_ceil(CHUNKS_PER_FILE) {
-        let path = format!("/bench/src/module_{file}.py");
-        let texts: Vec<String> = (0..CHUNKS_PER_FILE)
-            .map(|n| format!("def handler_{file}_{n}(request, user_id):\n    return load_record_{n}(user_id)\n"))
-            .collect();
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let new_chunks = texts
-            .iter()
-            .zip(refs.iter().map(|text| embedder.embed_one(text)))
-            .enumerate()
-            .map(|(n, (text, vector))| NewChunk {
-                symbol: Some(format!("handler_{file}_{n}")),
-                kind: "function".to_string(),
-                start_line: n * 3 + 1,
-                end_line: n * 3 + 2,
-                start_byte: 0,
-                end_byte: text.len(),
-                text: text.clone(),
-                vector,
+        let functions = (0..CHUNKS_PER_FILE)
+            .map(|n| {
+                let text = format!("def handler_{file}_{n}(request, user_id):\n    return load_record_{n}(user_id)\n");
+                Function {
+                    symbol: Some(format!("handler_{file}_{n}")),
+                    vector: embedder.embed_one(&text),
+                    text,
+                }
             })
             .collect();
-        let record = FileRecord {
-            path,
-            content_hash: format!("{file:064x}"),
-            language: "python".to_string(),
-            size_bytes: 1000,
-            chunk_count: CHUNKS_PER_FILE,
-            functions_found: CHUNKS_PER_FILE,
-            classes_found: 0,
-            complexity_sum: CHUNKS_PER_FILE as f64,
-            source_version: 0,
-        };
-        index
-            .replace_file("bench_code", &record, new_chunks)
-            .expect("chunks are stored");
+        let path = format!("/bench/src/module_{file}.py");
+        support::store_functions(&index, "bench_code", &path, functions);
     }
     index.flush().expect("graph is saved");
     started.elapsed()

@@ -21,7 +21,6 @@
 //! runs with 2,000 chunks and 30 queries.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mcp_code_index::code::{self, ChunkLimits, ReadLimits, ReadOutcome};
@@ -29,7 +28,10 @@ use mcp_code_index::embed::{Embedder, HashingEmbedder, InputKind, chunk_embeddin
 use mcp_code_index::index::{
     CodeIndex, FileRecord, NewChunk, PersistentIndex, SearchFilters, SearchMode, SearchRequest,
 };
-use mcp_code_index::store::{DataDir, Database};
+use mcp_code_index::store::DataDir;
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 const COLLECTION: &str = "bench_code";
 const LIMIT: usize = 10;
@@ -145,16 +147,6 @@ impl QueryPool {
         queries.truncate(count);
         queries
     }
-}
-
-fn open_index(data_dir: &DataDir, embedder: &HashingEmbedder) -> PersistentIndex {
-    let db = Arc::new(Database::open(&data_dir.database_path()).expect("database opens"));
-    PersistentIndex::new(
-        db,
-        data_dir.graphs_dir(),
-        embedder.name(),
-        embedder.dimension(),
-    )
 }
 
 /// Stores chunks of `files` until `target` chunks are stored or the files run
@@ -288,7 +280,7 @@ fn main() {
     let started = Instant::now();
     let mut reused = false;
     let (stored_files, stored_chunks) = {
-        let index = open_index(&data_dir, &embedder);
+        let index = support::open_index(&data_dir, &embedder);
         let stored = index
             .stats(COLLECTION)
             .expect("stats are read")
@@ -305,7 +297,7 @@ fn main() {
     let populate_time = started.elapsed();
 
     // A fresh index, as after a server start: the saved graph is loaded here.
-    let index = open_index(&data_dir, &embedder);
+    let index = support::open_index(&data_dir, &embedder);
     let started = Instant::now();
     index.preload().expect("collection loads");
     let preload_time = started.elapsed();

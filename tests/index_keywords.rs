@@ -2,63 +2,32 @@
 //! changes, survive a restart and be rebuilt from SQLite when its rows are missing.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use mcp_code_index::embed::{Embedder, HashingEmbedder, InputKind};
-use mcp_code_index::index::{
-    CodeIndex, FileRecord, NewChunk, PersistentIndex, SearchFilters, SearchMode, SearchRequest,
-};
-use mcp_code_index::store::{DataDir, Database};
+use mcp_code_index::embed::HashingEmbedder;
+use mcp_code_index::index::{CodeIndex, PersistentIndex, SearchFilters, SearchMode, SearchRequest};
+use mcp_code_index::store::DataDir;
+
+mod support;
+use support::Function;
 
 const COLLECTION: &str = "keywords_code";
 
 fn open_index(data_dir: &DataDir) -> PersistentIndex {
-    let embedder = HashingEmbedder::default();
-    let db = Arc::new(Database::open(&data_dir.database_path()).expect("database opens"));
-    PersistentIndex::new(
-        db,
-        data_dir.graphs_dir(),
-        embedder.name(),
-        embedder.dimension(),
-    )
+    support::open_index(data_dir, &HashingEmbedder::default())
 }
 
 /// Stores `functions` as the chunks of `path`, one chunk per `(symbol, text)`.
 fn store_file(index: &PersistentIndex, path: &str, functions: &[(&str, &str)]) {
     let embedder = HashingEmbedder::default();
-    let texts: Vec<&str> = functions.iter().map(|(_, text)| *text).collect();
-    let vectors = embedder
-        .embed(&texts, InputKind::Document)
-        .expect("hashing never fails");
-    let chunks: Vec<NewChunk> = functions
+    let functions = functions
         .iter()
-        .zip(vectors)
-        .enumerate()
-        .map(|(n, ((symbol, text), vector))| NewChunk {
+        .map(|(symbol, text)| Function {
             symbol: Some(symbol.to_string()),
-            kind: "function".to_string(),
-            start_line: n * 3 + 1,
-            end_line: n * 3 + 2,
-            start_byte: 0,
-            end_byte: text.len(),
             text: text.to_string(),
-            vector,
+            vector: embedder.embed_one(text),
         })
         .collect();
-    let record = FileRecord {
-        path: path.to_string(),
-        content_hash: format!("{:064x}", functions.len()),
-        language: "python".to_string(),
-        size_bytes: 100,
-        chunk_count: chunks.len(),
-        functions_found: chunks.len(),
-        classes_found: 0,
-        complexity_sum: chunks.len() as f64,
-        source_version: 0,
-    };
-    index
-        .replace_file(COLLECTION, &record, chunks)
-        .expect("file is stored");
+    support::store_functions(index, COLLECTION, path, functions);
 }
 
 /// Returns the symbols of a keyword search, best first.

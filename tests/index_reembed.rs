@@ -6,23 +6,18 @@ use std::sync::Arc;
 
 use mcp_code_index::embed::{Embedder, HashingEmbedder, InputKind, chunk_embedding_text};
 use mcp_code_index::index::reembed::{ReembedStatus, reembed_stale};
-use mcp_code_index::index::{
-    CodeIndex, FileRecord, NewChunk, PersistentIndex, SearchFilters, SearchMode, SearchRequest,
-};
-use mcp_code_index::store::{DataDir, Database};
+use mcp_code_index::index::{CodeIndex, PersistentIndex, SearchFilters, SearchMode, SearchRequest};
+use mcp_code_index::store::DataDir;
 use tokio_util::sync::CancellationToken;
+
+mod support;
+use support::Function;
 
 const COLLECTION: &str = "switch_code";
 const FUNCTIONS: usize = 150;
 
 fn open_index(data_dir: &DataDir, embedder: &dyn Embedder) -> Arc<PersistentIndex> {
-    let db = Arc::new(Database::open(&data_dir.database_path()).expect("database opens"));
-    Arc::new(PersistentIndex::new(
-        db,
-        data_dir.graphs_dir(),
-        embedder.name(),
-        embedder.dimension(),
-    ))
+    Arc::new(support::open_index(data_dir, embedder))
 }
 
 /// Returns a distinct word per function, because the hashing embedder ignores numbers.
@@ -50,35 +45,17 @@ fn store_functions(index: &PersistentIndex, embedder: &dyn Embedder) {
     let vectors = embedder
         .embed(&refs, InputKind::Document)
         .expect("hashing never fails");
-    let chunks: Vec<NewChunk> = texts
-        .iter()
+    let functions = texts
+        .into_iter()
         .zip(vectors)
         .enumerate()
-        .map(|(n, (text, vector))| NewChunk {
+        .map(|(n, (text, vector))| Function {
             symbol: Some(name(n)),
-            kind: "function".to_string(),
-            start_line: n * 3 + 1,
-            end_line: n * 3 + 2,
-            start_byte: 0,
-            end_byte: text.len(),
-            text: text.clone(),
+            text,
             vector,
         })
         .collect();
-    let record = FileRecord {
-        path: path.to_string(),
-        content_hash: "0".repeat(64),
-        language: "python".to_string(),
-        size_bytes: 100,
-        chunk_count: chunks.len(),
-        functions_found: chunks.len(),
-        classes_found: 0,
-        complexity_sum: chunks.len() as f64,
-        source_version: 0,
-    };
-    index
-        .replace_file(COLLECTION, &record, chunks)
-        .expect("file is stored");
+    support::store_functions(index, COLLECTION, path, functions);
 }
 
 fn semantic_symbols(index: &PersistentIndex, embedder: &dyn Embedder, query: &str) -> Vec<String> {

@@ -1,59 +1,27 @@
 //! A file indexed again and again leaves tombstones of its old chunks in the graph. Searches
 //! must still find the file's live chunks among them.
 
-use std::sync::Arc;
+use mcp_code_index::embed::HashingEmbedder;
+use mcp_code_index::index::{CodeIndex, PersistentIndex, SearchFilters, SearchMode, SearchRequest};
+use mcp_code_index::store::DataDir;
 
-use mcp_code_index::embed::{Embedder, HashingEmbedder};
-use mcp_code_index::index::{
-    CodeIndex, FileRecord, NewChunk, PersistentIndex, SearchFilters, SearchMode, SearchRequest,
-};
-use mcp_code_index::store::{DataDir, Database};
+mod support;
+use support::Function;
 
 const COLLECTION: &str = "tombstones_code";
 const HOT_PATH: &str = "/work/src/hot.py";
 
-fn open_index(data_dir: &DataDir, embedder: &HashingEmbedder) -> PersistentIndex {
-    let db = Arc::new(Database::open(&data_dir.database_path()).expect("database opens"));
-    PersistentIndex::new(
-        db,
-        data_dir.graphs_dir(),
-        embedder.name(),
-        embedder.dimension(),
-    )
-}
-
 /// Stores `texts` as the chunks of `path`, one function chunk per text.
 fn store_file(index: &PersistentIndex, embedder: &HashingEmbedder, path: &str, texts: &[String]) {
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let chunks: Vec<NewChunk> = texts
+    let functions = texts
         .iter()
-        .zip(refs.iter().map(|text| embedder.embed_one(text)))
-        .enumerate()
-        .map(|(n, (text, vector))| NewChunk {
+        .map(|text| Function {
             symbol: text.split(['(', ' ']).nth(1).map(str::to_string),
-            kind: "function".to_string(),
-            start_line: n * 3 + 1,
-            end_line: n * 3 + 2,
-            start_byte: 0,
-            end_byte: text.len(),
             text: text.clone(),
-            vector,
+            vector: embedder.embed_one(text),
         })
         .collect();
-    let record = FileRecord {
-        path: path.to_string(),
-        content_hash: format!("{:064x}", texts.len()),
-        language: "python".to_string(),
-        size_bytes: 100,
-        chunk_count: chunks.len(),
-        functions_found: chunks.len(),
-        classes_found: 0,
-        complexity_sum: chunks.len() as f64,
-        source_version: 0,
-    };
-    index
-        .replace_file(COLLECTION, &record, chunks)
-        .expect("file is stored");
+    support::store_functions(index, COLLECTION, path, functions);
 }
 
 /// The text of version `version` of the hot file: a few functions that change every time.
@@ -73,7 +41,7 @@ fn reindexed_file_stays_searchable() {
         let scratch = tempfile::tempdir().expect("temp dir");
         let data_dir = DataDir::open(Some(scratch.path())).expect("data dir opens");
         let embedder = HashingEmbedder::default();
-        let index = open_index(&data_dir, &embedder);
+        let index = support::open_index(&data_dir, &embedder);
         for file in 0..10 {
             let texts: Vec<String> = (0..5)
                 .map(|n| format!("def other_{file}_{n}(value):\n    return value * {n}\n"))
