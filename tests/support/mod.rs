@@ -13,9 +13,9 @@ use mcp_code_index::store::{DataDir, Database};
 
 /// Opens the index of `data_dir` for collections built by `embedder`.
 pub fn open_index(data_dir: &DataDir, embedder: &dyn Embedder) -> PersistentIndex {
-    let db = Arc::new(Database::open(&data_dir.database_path()).expect("database opens"));
+    let database = Arc::new(Database::open(&data_dir.database_path()).expect("database opens"));
     PersistentIndex::new(
-        db,
+        database,
         data_dir.graphs_dir(),
         embedder.name(),
         embedder.dimension(),
