@@ -5,9 +5,12 @@
 //! comments from the crates pinned in `benches/rust-crates.txt`, which
 //! `scripts/fetch-bench-corpus.sh` downloads. The query is the first sentence of the
 //! documentation. The target is the function with its documentation removed,
-//! written to a file of its own and indexed through the real workspace
-//! pipeline. Each query is run in keyword, semantic and hybrid mode, and the
-//! rank of the target's file gives recall@1, recall@10 and MRR.
+//! written to a directory of its own under the name of the file it came from
+//! and indexed through the real workspace pipeline. A method stays inside the
+//! header of its `impl` block or class, without the header's comments and
+//! attributes, so that it gets the name the chunker gives it in its source
+//! tree (`Regex.new`). Each query is run in keyword, semantic and hybrid mode,
+//! and the rank of the target's directory gives recall@1, recall@10 and MRR.
 //!
 //! Run with `cargo bench --bench retrieval` (`BENCH_PAIRS`, default 2000 per
 //! language; `BENCH_PYTHON_ROOT` and `BENCH_RUST_ROOT` set the source trees,
@@ -22,7 +25,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mcp_code_index::code::{self, ChunkKind, ChunkLimits, ReadLimits, ReadOutcome};
+use mcp_code_index::code::{self, Chunk, ChunkKind, ChunkLimits, ReadLimits, ReadOutcome};
 use mcp_code_index::embed::{Embedder, HashingEmbedder, InputKind};
 use mcp_code_index::index::{
     CodeIndex, PersistentIndex, SearchFilters, SearchHit, SearchMode, SearchRequest,
@@ -39,7 +42,11 @@ type Splitter = fn(&str) -> Option<(String, String)>;
 /// One query and the function it describes.
 struct Pair {
     query: String,
+    /// The function without its documentation, inside the header of the
+    /// definition that contained it, if any.
     target: String,
+    /// Name of the file the function came from.
+    file_name: String,
 }
 
 /// Builds the embedder that `BENCH_EMBEDDER` selects.
@@ -209,7 +216,7 @@ fn collect_pairs(
             let parsed = code::parse_source(&source, &chunk_limits);
             // At most two functions per file, so no single file dominates.
             let mut pairs_from_file = 0;
-            for chunk in parsed.chunks {
+            for chunk in &parsed.chunks {
                 if pairs.len() >= pair_limit
                     || pairs_from_file == 2
                     || !matches!(chunk.kind, ChunkKind::Function | ChunkKind::Method)
@@ -223,15 +230,73 @@ fn collect_pairs(
                 if query.len() < 20 || body.lines().count() < 3 || !seen.insert(query.clone()) {
                     continue;
                 }
+                let file_name = Path::new(&source.path)
+                    .file_name()
+                    .map(|name| name.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let braces = source.path.ends_with(".rs");
+                let target = match enclosing_header(&parsed.chunks, chunk, braces) {
+                    Some(header) => wrap_in_header(&header, &body, &source.text, chunk),
+                    None => body,
+                };
                 pairs.push(Pair {
                     query,
-                    target: body,
+                    target,
+                    file_name,
                 });
                 pairs_from_file += 1;
             }
         }
     }
     pairs
+}
+
+/// Returns the header of the definition that encloses `member` (an `impl`
+/// block, a class, a trait), up to the `{` or `:` that opens its body. The
+/// chunker names a member after that definition (`Regex.new`), so a target
+/// keeps the name the product gives it in its source file. `braces` is true
+/// for languages whose bodies open with `{`.
+fn enclosing_header(chunks: &[Chunk], member: &Chunk, braces: bool) -> Option<String> {
+    let symbol = member.symbol.as_deref()?;
+    let (prefix, _) = symbol.rsplit_once('.')?;
+    let container_name = prefix.rsplit('.').next()?;
+    let header = chunks.iter().rev().find(|chunk| {
+        chunk.start_byte < member.start_byte
+            && chunk.symbol.as_deref().is_some_and(|name| {
+                name == prefix || name.rsplit('.').next() == Some(container_name)
+            })
+    })?;
+    // Comments, attributes and decorators of the definition are left out,
+    // because a query must match the function's own code, not them.
+    let text: String = header
+        .text
+        .lines()
+        .filter(|line| {
+            let line = line.trim_start();
+            !["#", "//", "/*", "*", "@"]
+                .iter()
+                .any(|start| line.starts_with(start))
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let end = if braces {
+        text.find('{')? + 1
+    } else {
+        text.find(":\n")? + 1
+    };
+    Some(text[..end].to_string())
+}
+
+/// Puts `body` inside `header` at the column the member had in `source`.
+fn wrap_in_header(header: &str, body: &str, source: &str, member: &Chunk) -> String {
+    let line_start = source[..member.start_byte].rfind('\n').map_or(0, |n| n + 1);
+    let column = member.start_byte - line_start;
+    let indent = " ".repeat(column.max(4));
+    if header.ends_with('{') {
+        format!("{header}\n{indent}{body}\n}}\n")
+    } else {
+        format!("{header}\n{indent}{body}")
+    }
 }
 
 /// Recall@1, recall@10 and MRR of one mode.
@@ -243,20 +308,13 @@ struct Scores {
     queries: usize,
 }
 
-fn evaluate(
-    language: &str,
-    extension: &str,
-    pairs: &[Pair],
-    scratch: &Path,
-) -> Vec<(SearchMode, Scores)> {
+fn evaluate(language: &str, pairs: &[Pair], scratch: &Path) -> Vec<(SearchMode, Scores)> {
     let tree = scratch.join(format!("{language}_targets"));
     std::fs::create_dir_all(&tree).expect("target directory is created");
     for (n, pair) in pairs.iter().enumerate() {
-        std::fs::write(
-            tree.join(format!("target_{n:05}.{extension}")),
-            &pair.target,
-        )
-        .expect("target is written");
+        let dir = tree.join(format!("target_{n:05}"));
+        std::fs::create_dir_all(&dir).expect("target directory is created");
+        std::fs::write(dir.join(&pair.file_name), &pair.target).expect("target is written");
     }
     let data_dir =
         DataDir::open(Some(&scratch.join(format!("{language}_data")))).expect("data dir opens");
@@ -304,7 +362,7 @@ fn evaluate(
         .collect();
     let mut misses = String::new();
     for (n, pair) in pairs.iter().enumerate() {
-        let target = format!("target_{n:05}.{extension}");
+        let target = format!("target_{n:05}");
         let vector = embedder
             .embed(&[pair.query.as_str()], InputKind::Query)
             .expect("query embeds")
@@ -322,7 +380,7 @@ fn evaluate(
                 .expect("search succeeds");
             let mut files: Vec<&str> = Vec::new();
             for hit in &hits {
-                let name = hit.chunk.path.rsplit('/').next().unwrap_or("");
+                let name = hit.chunk.path.rsplit('/').nth(1).unwrap_or("");
                 if !files.contains(&name) {
                     files.push(name);
                 }
@@ -395,7 +453,7 @@ fn main() {
             continue;
         }
         let pairs = collect_pairs(&files, pair_limit, split);
-        for (mode, scores) in evaluate(language, extension, &pairs, scratch.path()) {
+        for (mode, scores) in evaluate(language, &pairs, scratch.path()) {
             let count = scores.queries.max(1) as f64;
             println!(
                 "| {language} | {} | {mode:?} | {:.3} | {:.3} | {:.3} |",
