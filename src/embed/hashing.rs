@@ -14,7 +14,10 @@
 //! `dimension` buckets with a sign taken from the hash's top bit, and the
 //! vector is L2-normalised.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+use unicode_normalization::UnicodeNormalization;
 
 use super::abbreviations;
 #[cfg(doc)]
@@ -161,10 +164,16 @@ impl Embedder for HashingEmbedder {
 /// one-character parts, with abbreviations spelled out, reduced to their
 /// Snowball English stems. `parseHTTPResponse2` becomes `pars`, `http`, `respons`.
 /// Short names that mix letters and digits also count whole: `utf8_decode`
-/// becomes `utf8`, `utf`, `decod`.
+/// becomes `utf8`, `utf`, `decod`. Non-ASCII text is first brought to Unicode
+/// NFKC form, so fullwidth letters and decomposed accents match their usual forms.
 pub fn split_identifiers(text: &str) -> Vec<String> {
+    let normalized: Cow<str> = if text.is_ascii() {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.nfkc().collect())
+    };
     let mut words = Vec::new();
-    for token in text.split(|c: char| !c.is_alphanumeric()) {
+    for token in normalized.split(|c: char| !c.is_alphanumeric()) {
         if token.is_empty() {
             continue;
         }
@@ -307,6 +316,8 @@ mod tests {
             ("asF64", &["asf64", "f64", "as"]),
             ("Utf8Error", &["utf8", "utf", "error"]),
             ("größeBerechnen", &["größe", "berechnen"]),
+            ("gro\u{308}ßeBerechnen", &["größe", "berechnen"]),
+            ("ｐａｒｓｅ＿ｃｏｎｆｉｇ", &["pars", "configur"]),
             ("src_dir", &["sourc", "directori"]),
             ("", &[]),
         ];

@@ -122,3 +122,20 @@ async def test_backticked_query_words_rank_first(start_server, tmp_path: Path) -
             found = await search(server, query, mode="keyword")
             files = [Path(hit["path"]).name for hit in found["results"]]
             assert files[0] == expected, f"{query!r} ranked {files}"
+
+
+async def test_fullwidth_and_decomposed_queries_match(start_server, tmp_path: Path) -> None:
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "settings.py").write_text("def load_settings(path):\n    return open(path).read()\n")
+    (workspace / "sizes.py").write_text("def größe_berechnen(items):\n    return len(items)\n", encoding="utf-8")
+    async with start_server() as server:
+        job = await server.run_job("workspace_indexing", USER, {"workspace_path": str(workspace)})
+        assert job["status"] == "completed"
+        # Fullwidth letters (as typed with some input methods) and an accent written
+        # as a combining mark (as macOS file names store it) match the usual forms.
+        for query, expected in [("ｌｏａｄ＿ｓｅｔｔｉｎｇｓ", "settings.py"), ("gro\u0308ße", "sizes.py")]:
+            found = await search(server, query, mode="keyword")
+            files = [Path(hit["path"]).name for hit in found["results"]]
+            assert files, f"{query!r} found nothing"
+            assert files[0] == expected, f"{query!r} ranked {files}"
