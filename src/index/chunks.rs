@@ -423,6 +423,30 @@ pub fn chunk_records(
     Ok(records)
 }
 
+/// Returns the symbol and path of each chunk among `ids` that has a symbol.
+pub fn chunk_names(
+    conn: &Connection,
+    collection: &str,
+    ids: &[usize],
+) -> rusqlite::Result<Vec<(usize, String, String)>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT symbol, path FROM chunks
+         WHERE collection = ?1 AND point_id = ?2 AND symbol IS NOT NULL",
+    )?;
+    let mut names = Vec::new();
+    for &id in ids {
+        let row = statement
+            .query_row(params![collection, id as i64], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .optional()?;
+        if let Some((symbol, path)) = row {
+            names.push((id, symbol, path));
+        }
+    }
+    Ok(names)
+}
+
 fn vector_to_blob(vector: &[f32]) -> Vec<u8> {
     vector.iter().flat_map(|x| x.to_le_bytes()).collect()
 }

@@ -17,6 +17,10 @@ use crate::store::{Database, StoreError};
 
 type Handle = Arc<RwLock<Collection>>;
 
+/// Keyword results searched for chunks named as an identifier query names
+/// them, each with one lookup by primary key.
+const NAME_MATCH_DEPTH: usize = 300;
+
 /// The vector index of one data directory.
 pub struct PersistentIndex {
     db: Arc<Database>,
@@ -294,23 +298,55 @@ impl CodeIndex for PersistentIndex {
         } else {
             state.search(request.vector, depth, allowed.as_ref())
         };
+        // A query that is one identifier (`rmtree`, `shutil.rmtree`) puts the
+        // chunks with that name first. They are looked for among more keyword
+        // results, because a common stem (`load` for `loads`) crowds the top.
+        let identifier = match request.mode {
+            SearchMode::Semantic => None,
+            _ => search::identifier_query(request.text),
+        };
         let keyword = if request.mode == SearchMode::Semantic {
             Vec::new()
         } else {
             let words = search::keyword_words(request.text);
             let is_allowed = |id: usize| allowed.as_ref().is_none_or(|set| set.contains(&id));
-            state.keywords.search(&words, depth, &is_allowed)
+            let keyword_depth = match identifier {
+                Some(_) => depth.max(NAME_MATCH_DEPTH),
+                None => depth,
+            };
+            state.keywords.search(&words, keyword_depth, &is_allowed)
         };
         drop(state);
-        let scored = match request.mode {
+        let name_matches: Vec<(usize, usize)> = match &identifier {
+            Some(parts) => {
+                let ids: Vec<usize> = keyword.iter().map(|(id, _)| *id).collect();
+                let names = self
+                    .db
+                    .read(|conn| chunks::chunk_names(conn, collection, &ids))?;
+                names
+                    .iter()
+                    .filter_map(|(id, symbol, path)| {
+                        search::name_match(parts, symbol, path).map(|rating| (*id, rating))
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let mut scored = match request.mode {
             SearchMode::Semantic => semantic,
             SearchMode::Keyword => keyword,
             SearchMode::Hybrid => {
-                let ids =
-                    |list: &[(usize, f32)]| list.iter().map(|(id, _)| *id).collect::<Vec<_>>();
-                search::reciprocal_rank_fusion(&[ids(&keyword), ids(&semantic)], request.limit)
+                let ids = |list: &[(usize, f32)]| {
+                    list.iter()
+                        .take(depth)
+                        .map(|(id, _)| *id)
+                        .collect::<Vec<_>>()
+                };
+                search::reciprocal_rank_fusion(&[ids(&keyword), ids(&semantic)], usize::MAX)
             }
         };
+        scored = search::put_name_matches_first(scored, &name_matches);
+        scored.truncate(request.limit);
         let ids: Vec<usize> = scored.iter().map(|(id, _)| *id).collect();
         let mut records = self
             .db

@@ -98,6 +98,95 @@ pub fn reciprocal_rank_fusion(rankings: &[Vec<usize>], limit: usize) -> Vec<(usi
         .collect()
 }
 
+/// Returns the parts of a query that is one identifier, lowercased and
+/// without underscores: `shutil.rmtree`, `Regex::new`, `` `parse_config` ``
+/// and `splitIdentifiers()`. Returns `None` for any other query.
+pub fn identifier_query(text: &str) -> Option<Vec<String>> {
+    let text = text.trim().trim_matches('`').trim();
+    let text = text.strip_suffix("()").unwrap_or(text);
+    let parts: Vec<&str> = text.split("::").flat_map(|part| part.split('.')).collect();
+    let is_identifier = |part: &&str| {
+        part.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+    };
+    if parts.iter().all(is_identifier) {
+        Some(parts.iter().map(|part| name_key(part)).collect())
+    } else {
+        None
+    }
+}
+
+/// Returns `name` lowercased and without underscores, so that `url_parse`,
+/// `urlparse` and `UrlParse` compare equal.
+fn name_key(name: &str) -> String {
+    name.chars()
+        .filter(|&c| c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Rates how well a chunk's `symbol` and `path` match an identifier query's
+/// `parts`. Returns `None` unless the last part of the symbol is the last part
+/// of the query. Otherwise each other query part found among the symbol's
+/// parts or the path's directory and file names adds one.
+pub fn name_match(parts: &[String], symbol: &str, path: &str) -> Option<usize> {
+    let (last, qualifiers) = parts.split_last()?;
+    let symbol_parts: Vec<String> = symbol
+        .split("::")
+        .flat_map(|part| part.split('.'))
+        .map(name_key)
+        .collect();
+    if symbol_parts.last() != Some(last) {
+        return None;
+    }
+    let path_parts: Vec<String> = path
+        .split(['/', '\\'])
+        .map(|part| name_key(part.split('.').next().unwrap_or(part)))
+        .collect();
+    let found = qualifiers
+        .iter()
+        .filter(|part| symbol_parts.contains(part) || path_parts.contains(part))
+        .count();
+    Some(found)
+}
+
+/// Moves the chunks in `matches` (id and [`name_match`] rating) to the top of
+/// `scored`, best rating first, keeping each list's own order otherwise.
+/// Scores are raised rather than replaced, so they still fall down the list.
+pub fn put_name_matches_first(
+    scored: Vec<(usize, f32)>,
+    matches: &[(usize, usize)],
+) -> Vec<(usize, f32)> {
+    if matches.is_empty() {
+        return scored;
+    }
+    let top = scored
+        .first()
+        .map_or(1.0, |(_, score)| score.abs().max(f32::EPSILON));
+    let mut boosted: HashMap<usize, f32> = scored.iter().copied().collect();
+    for &(id, rating) in matches {
+        let own = boosted.get(&id).copied().unwrap_or(0.0);
+        boosted.insert(id, own + top * (2.0 + rating as f32));
+    }
+    let mut list: Vec<(usize, f32)> = boosted.into_iter().collect();
+    let order: HashMap<usize, usize> = scored
+        .iter()
+        .enumerate()
+        .map(|(rank, (id, _))| (*id, rank))
+        .collect();
+    list.sort_by(|a, b| {
+        b.1.total_cmp(&a.1).then(
+            order
+                .get(&a.0)
+                .unwrap_or(&usize::MAX)
+                .cmp(order.get(&b.0).unwrap_or(&usize::MAX)),
+        )
+    });
+    list
+}
+
 /// Words of a chunk stored in the keyword index, as
 /// [`split_identifiers`] returns them and joined by spaces: `name` contains the
 /// words of the file name and symbol, `body` those of the chunk text.
@@ -240,6 +329,75 @@ mod tests {
     fn fusion_respects_limit() {
         assert_eq!(reciprocal_rank_fusion(&[vec![1, 2, 3]], 2).len(), 2);
         assert!(reciprocal_rank_fusion(&[], 5).is_empty());
+    }
+
+    #[test]
+    fn identifier_query_table() {
+        let cases: &[(&str, Option<&[&str]>)] = &[
+            ("rmtree", Some(&["rmtree"])),
+            ("shutil.rmtree", Some(&["shutil", "rmtree"])),
+            ("Regex::new", Some(&["regex", "new"])),
+            ("`parse_config`", Some(&["parseconfig"])),
+            ("splitIdentifiers()", Some(&["splitidentifiers"])),
+            ("  _private  ", Some(&["private"])),
+            ("open a file", None),
+            ("2fast", None),
+            ("a..b", None),
+            ("", None),
+            ("``", None),
+        ];
+        for (query, expected) in cases {
+            let expected = expected.map(|parts| parts.iter().map(|p| p.to_string()).collect());
+            assert_eq!(identifier_query(query), expected, "query {query:?}");
+        }
+    }
+
+    #[test]
+    fn name_match_table() {
+        let parts = |query: &str| identifier_query(query).expect("identifier");
+        let cases = [
+            ("loads", "loads", "/lib/json/__init__.py", Some(0)),
+            ("json.loads", "loads", "/lib/json/__init__.py", Some(1)),
+            ("json.loads", "loads", "/lib/pickle.py", Some(0)),
+            ("shutil.rmtree", "rmtree", "/lib/shutil.py", Some(1)),
+            ("Regex::new", "Regex.new", "/src/regex.rs", Some(1)),
+            ("url_parse", "urlparse", "/lib/urllib/parse.py", Some(0)),
+            (
+                "splitIdentifiers",
+                "split_identifiers",
+                "/src/hashing.rs",
+                Some(0),
+            ),
+            ("loads", "load", "/lib/json/__init__.py", None),
+            ("rmtree", "_rmtree_unsafe", "/lib/shutil.py", None),
+            ("new", "Regex.new.inner", "/src/regex.rs", None),
+        ];
+        for (query, symbol, path, expected) in cases {
+            assert_eq!(
+                name_match(&parts(query), symbol, path),
+                expected,
+                "query {query:?}, symbol {symbol:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn name_matches_move_to_top() {
+        let scored = vec![(1, 9.0), (2, 8.0), (3, 7.0), (4, 6.0)];
+        let boosted = put_name_matches_first(scored, &[(3, 0), (5, 0), (4, 1)]);
+        let ids: Vec<usize> = boosted.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, [4, 3, 5, 1, 2]);
+        let scores: Vec<f32> = boosted.iter().map(|(_, score)| *score).collect();
+        assert!(
+            scores.windows(2).all(|pair| pair[0] >= pair[1]),
+            "scores {scores:?}"
+        );
+    }
+
+    #[test]
+    fn no_name_matches_keep_order() {
+        let scored = vec![(1, 0.5), (2, 0.25)];
+        assert_eq!(put_name_matches_first(scored.clone(), &[]), scored);
     }
 
     #[test]

@@ -126,7 +126,10 @@ pub struct SearchCodeArgs {
     /// User whose collection to search.
     pub user_id: String,
     /// Natural-language description or identifiers to look for. Words in
-    /// backticks weigh twice in keyword ranking.
+    /// backticks weigh twice in keyword ranking. A query that is one
+    /// identifier (`rmtree`, `shutil.rmtree`, `Regex::new`) puts the chunks
+    /// with that name first in keyword and hybrid mode; case and underscores
+    /// do not matter.
     pub query: String,
     /// Maximum number of results (default 10, at most 100).
     #[serde(default)]
@@ -163,8 +166,10 @@ pub struct SearchResultItem {
     /// Chunk kind: function, method, class, struct, block, window, ...
     pub kind: String,
     pub language: String,
-    /// Higher is closer. Semantic: cosine similarity (-1 to 1). Keyword:
-    /// negated BM25. Hybrid: reciprocal-rank-fusion sum (at most about 0.033).
+    /// Higher is closer. Semantic: cosine similarity (-1 to 1). Keyword: BM25
+    /// (0 or more). Hybrid: reciprocal-rank-fusion sum (at most 1/3). A chunk
+    /// named by a one-identifier query is raised above every other result, so
+    /// its keyword or hybrid score is higher than these ranges.
     pub score: f32,
     /// The first lines of the chunk.
     pub snippet: String,

@@ -139,3 +139,26 @@ async def test_fullwidth_and_decomposed_queries_match(start_server, tmp_path: Pa
             files = [Path(hit["path"]).name for hit in found["results"]]
             assert files, f"{query!r} found nothing"
             assert files[0] == expected, f"{query!r} ranked {files}"
+
+
+async def test_identifier_query_ranks_named_chunk_first(start_server, tmp_path: Path) -> None:
+    workspace = tmp_path / "workspace"
+    (workspace / "json").mkdir(parents=True)
+    body = "".join(f"    part_{n} = decode_part(text, {n})\n" for n in range(40))
+    (workspace / "json" / "__init__.py").write_text(
+        f"def loads(text, strict=True):\n{body}    return join_parts(text)\n"
+    )
+    for n in range(6):
+        (workspace / f"loader_{n}.py").write_text(
+            f"def load(path):\n    return open(path).read()\n\n\nclass LoadError(Exception):\n    pass\n"
+        )
+    async with start_server() as server:
+        job = await server.run_job("workspace_indexing", USER, {"workspace_path": str(workspace)})
+        assert job["status"] == "completed"
+        for query in ["loads", "json.loads", "`loads`", "loads()"]:
+            for mode in ["keyword", "hybrid"]:
+                found = await search(server, query, mode=mode)
+                top = found["results"][0]
+                assert top["symbol"] == "loads", f"{query!r} in {mode} ranked {top['symbol']!r} first"
+                scores = [hit["score"] for hit in found["results"]]
+                assert scores == sorted(scores, reverse=True), f"{query!r} in {mode}: scores {scores}"
