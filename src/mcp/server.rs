@@ -129,6 +129,57 @@ fn checked_filter(
     }
 }
 
+/// Rejects a `path_glob` that SQLite GLOB would silently match against
+/// nothing: a `[` without its `]`, or `{a,b}` alternation, which GLOB lacks.
+fn checked_glob(glob: &str) -> Result<(), String> {
+    const SYNTAX: &str = "path_glob uses SQLite GLOB syntax: * (any characters, / included), \
+                          ? (one character), [abc] and [^abc]";
+    let chars: Vec<char> = glob.chars().collect();
+    let mut at = 0;
+    while at < chars.len() {
+        if chars[at] == '[' {
+            // A `]` right after `[` or `[^` is a literal member of the set.
+            let mut end = at + 1;
+            if chars.get(end) == Some(&'^') {
+                end += 1;
+            }
+            if chars.get(end) == Some(&']') {
+                end += 1;
+            }
+            match chars[end.min(chars.len())..].iter().position(|&c| c == ']') {
+                Some(offset) => at = end + offset,
+                None => {
+                    return Err(format!(
+                        "invalid path_glob {:?}: the [ at character {} has no closing ]; {SYNTAX}",
+                        shortened(glob, 200),
+                        at + 1
+                    ));
+                }
+            }
+        }
+        at += 1;
+    }
+    if let Some(open) = glob.find('{')
+        && glob[open..].contains(',')
+        && glob[open..].contains('}')
+    {
+        return Err(format!(
+            "invalid path_glob {:?}: {{a,b}} alternation is not supported; {SYNTAX}. \
+             Run one search per alternative",
+            shortened(glob, 200)
+        ));
+    }
+    Ok(())
+}
+
+/// Appends `note` to the optional result message, as a new sentence.
+fn add_note(message: &mut Option<String>, note: String) {
+    *message = Some(match message.take() {
+        Some(first) => format!("{first}. {note}"),
+        None => note,
+    });
+}
+
 fn parse_job_id(text: &str) -> Result<JobId, String> {
     text.parse()
         .map_err(|_| format!("invalid job_id {text:?}: expected the UUID returned by submit_job"))
@@ -322,8 +373,12 @@ impl CodeIndexServer {
             path_prefix: args.path_prefix.filter(|prefix| !prefix.is_empty()),
             path_glob: args.path_glob.filter(|glob| !glob.is_empty()),
         };
+        if let Some(glob) = &filters.path_glob {
+            checked_glob(glob)?;
+        }
+        let filtered = !filters.is_empty();
         let unfinished_jobs = self.has_unfinished_jobs(&args.user_id)?;
-        let (hits, total, awaiting, mode, embed_error) = tokio::task::spawn_blocking(move || {
+        let (hits, stats, mode, embed_error) = tokio::task::spawn_blocking(move || {
             let (vector, mode, embed_error) = match requested_mode {
                 SearchMode::Keyword => (Vec::new(), SearchMode::Keyword, None),
                 mode => match embedder.embed(&[args.query.as_str()], InputKind::Query) {
@@ -346,13 +401,15 @@ impl CodeIndexServer {
             };
             let hits = index.search(&name, &request)?;
             let stats = index.stats(&name)?;
-            let total = stats.as_ref().map_or(0, |stats| stats.live_chunks);
-            let awaiting = stats.map_or(0, |stats| stats.chunks_awaiting_embedding);
-            Ok::<_, crate::store::StoreError>(Ok((hits, total, awaiting, mode, embed_error)))
+            Ok::<_, crate::store::StoreError>(Ok((hits, stats, mode, embed_error)))
         })
         .await
         .map_err(|error| format!("search failed: {error}"))?
         .map_err(internal)??;
+        let total = stats.as_ref().map_or(0, |stats| stats.live_chunks);
+        let awaiting = stats
+            .as_ref()
+            .map_or(0, |stats| stats.chunks_awaiting_embedding);
         if let Some(error) = embed_error {
             tracing::warn!(%error, "query embedding failed; returning keyword results");
             message = Some(format!(
@@ -369,10 +426,38 @@ impl CodeIndexServer {
             if let Some(reason) = self.reembed.pause_reason(&collection) {
                 note.push_str(&format!(". Re-embedding is paused: {reason}"));
             }
-            message = Some(match message {
-                Some(first) => format!("{first}. {note}"),
-                None => note,
+            add_note(&mut message, note);
+        }
+        if stats.is_none() {
+            let mut note = format!(
+                "user {:?} has no indexed code yet (collection {collection} does not exist)",
+                args.user_id
+            );
+            note.push_str(if unfinished_jobs {
+                "; the user's first job is still running, so search again when it completes"
+            } else {
+                "; check the user_id, or submit a job for this user first"
             });
+            add_note(&mut message, note);
+        } else if unfinished_jobs {
+            add_note(
+                &mut message,
+                "a job of this user is still running, so the results may not cover all of its \
+                 files yet"
+                    .to_string(),
+            );
+        }
+        // Semantic ranking returns any chunk that passes the filters, so an
+        // empty result means the filters exclude all of them.
+        if filtered && hits.is_empty() && total > 0 && mode != SearchMode::Keyword {
+            add_note(
+                &mut message,
+                format!(
+                    "none of the {total} chunks matches the filters; paths are stored as each \
+                     job gave them (absolute for workspace jobs), so compare path_prefix and \
+                     path_glob with the paths of an unfiltered search"
+                ),
+            );
         }
 
         let results = hits
@@ -452,6 +537,29 @@ impl ServerHandler for CodeIndexServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checked_glob_table() {
+        for glob in [
+            "*.py",
+            "*/src/*",
+            "*[abc]*",
+            "*[^abc].rs",
+            "*[]]*",
+            "*[^]]*",
+            "{x}.py",
+        ] {
+            assert_eq!(checked_glob(glob), Ok(()), "glob {glob:?}");
+        }
+        for (glob, expected) in [
+            ("[abc", "the [ at character 1 has no closing ]"),
+            ("*/x[]", "the [ at character 4 has no closing ]"),
+            ("*/{json,http}/*.py", "{a,b} alternation is not supported"),
+        ] {
+            let error = checked_glob(glob).expect_err(glob);
+            assert!(error.contains(expected), "glob {glob:?}: {error}");
+        }
+    }
 
     #[test]
     fn shortened_cuts_at_characters() {

@@ -162,3 +162,30 @@ async def test_identifier_query_ranks_named_chunk_first(start_server, tmp_path: 
                 assert top["symbol"] == "loads", f"{query!r} in {mode} ranked {top['symbol']!r} first"
                 scores = [hit["score"] for hit in found["results"]]
                 assert scores == sorted(scores, reverse=True), f"{query!r} in {mode}: scores {scores}"
+
+
+async def test_search_explains_empty_results(start_server, tmp_path: Path) -> None:
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "settings.py").write_text("def load_settings(path):\n    return open(path).read()\n")
+    async with start_server() as server:
+        unknown = await server.call_ok("search_code", {"user_id": "nobody_here", "query": "load settings"})
+        assert unknown["results"] == []
+        assert 'user "nobody_here" has no indexed code yet' in unknown["message"]
+
+        job = await server.run_job("workspace_indexing", USER, {"workspace_path": str(workspace)})
+        assert job["status"] == "completed"
+        relative = await search(server, "load settings", path_prefix="workspace/")
+        assert relative["results"] == []
+        assert "none of the 1 chunks matches the filters" in relative["message"]
+
+        for glob, expected in [("[abc", "has no closing ]"), ("*/{a,b}/*.py", "alternation is not supported")]:
+            error = await server.call_error(
+                "search_code", {"user_id": USER, "query": "load settings", "path_glob": glob}
+            )
+            assert f"invalid path_glob {glob!r}".replace("'", '"') in error
+            assert expected in error
+
+        found = await search(server, "load settings", path_glob="*/settings.py")
+        assert found["results"]
+        assert "message" not in found
