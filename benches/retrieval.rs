@@ -1,16 +1,14 @@
 //! Retrieval-quality benchmark: can search find a function from its doc comment?
 //!
 //! Pairs come from real code: Python functions with docstrings from the
-//! Python standard library on this machine and Rust functions with `///`
-//! comments from the crates pinned in `benches/rust-crates.txt`, which
-//! `scripts/fetch-bench-corpus.sh` downloads. The query is the first sentence of the
+//! Python installation on this machine (standard library and site-packages)
+//! and Rust functions with `///` comments from the crates pinned in
+//! `benches/rust-crates.txt`, which `scripts/fetch-bench-corpus.sh` downloads. The query is the first sentence of the
 //! documentation. The target is the function with its documentation removed,
 //! written to a directory of its own under the name of the file it came from
-//! and indexed through the real workspace pipeline. A method stays inside the
-//! header of its `impl` block or class, without the header's comments and
-//! attributes, so that it gets the name the chunker gives it in its source
-//! tree (`Regex.new`). Each query is run in keyword, semantic and hybrid mode,
-//! and the rank of the target's directory gives recall@1, recall@10 and MRR.
+//! and indexed through the real workspace pipeline. Each query is run in
+//! keyword, semantic and hybrid mode, and the rank of the target's directory
+//! gives recall@1, recall@10 and MRR.
 //!
 //! Run with `cargo bench --bench retrieval` (`BENCH_PAIRS`, default 2000 per
 //! language; `BENCH_PYTHON_ROOT` and `BENCH_RUST_ROOT` set the source trees,
@@ -25,7 +23,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mcp_code_index::code::{self, Chunk, ChunkKind, ChunkLimits, ReadLimits, ReadOutcome};
+use mcp_code_index::code::{self, ChunkKind, ChunkLimits, ReadLimits, ReadOutcome};
 use mcp_code_index::embed::{Embedder, HashingEmbedder, InputKind};
 use mcp_code_index::index::{
     CodeIndex, PersistentIndex, SearchFilters, SearchHit, SearchMode, SearchRequest,
@@ -42,8 +40,7 @@ type Splitter = fn(&str) -> Option<(String, String)>;
 /// One query and the function it describes.
 struct Pair {
     query: String,
-    /// The function without its documentation, inside the header of the
-    /// definition that contained it, if any.
+    /// The function without its documentation.
     target: String,
     /// Name of the file the function came from.
     file_name: String,
@@ -234,14 +231,9 @@ fn collect_pairs(
                     .file_name()
                     .map(|name| name.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let braces = source.path.ends_with(".rs");
-                let target = match enclosing_header(&parsed.chunks, chunk, braces) {
-                    Some(header) => wrap_in_header(&header, &body, &source.text, chunk),
-                    None => body,
-                };
                 pairs.push(Pair {
                     query,
-                    target,
+                    target: body,
                     file_name,
                 });
                 pairs_from_file += 1;
@@ -249,54 +241,6 @@ fn collect_pairs(
         }
     }
     pairs
-}
-
-/// Returns the header of the definition that encloses `member` (an `impl`
-/// block, a class, a trait), up to the `{` or `:` that opens its body. The
-/// chunker names a member after that definition (`Regex.new`), so a target
-/// keeps the name the product gives it in its source file. `braces` is true
-/// for languages whose bodies open with `{`.
-fn enclosing_header(chunks: &[Chunk], member: &Chunk, braces: bool) -> Option<String> {
-    let symbol = member.symbol.as_deref()?;
-    let (prefix, _) = symbol.rsplit_once('.')?;
-    let container_name = prefix.rsplit('.').next()?;
-    let header = chunks.iter().rev().find(|chunk| {
-        chunk.start_byte < member.start_byte
-            && chunk.symbol.as_deref().is_some_and(|name| {
-                name == prefix || name.rsplit('.').next() == Some(container_name)
-            })
-    })?;
-    // Comments, attributes and decorators of the definition are left out,
-    // because a query must match the function's own code, not them.
-    let text: String = header
-        .text
-        .lines()
-        .filter(|line| {
-            let line = line.trim_start();
-            !["#", "//", "/*", "*", "@"]
-                .iter()
-                .any(|start| line.starts_with(start))
-        })
-        .map(|line| format!("{line}\n"))
-        .collect();
-    let end = if braces {
-        text.find('{')? + 1
-    } else {
-        text.find(":\n")? + 1
-    };
-    Some(text[..end].to_string())
-}
-
-/// Puts `body` inside `header` at the column the member had in `source`.
-fn wrap_in_header(header: &str, body: &str, source: &str, member: &Chunk) -> String {
-    let line_start = source[..member.start_byte].rfind('\n').map_or(0, |n| n + 1);
-    let column = member.start_byte - line_start;
-    let indent = " ".repeat(column.max(4));
-    if header.ends_with('{') {
-        format!("{header}\n{indent}{body}\n}}\n")
-    } else {
-        format!("{header}\n{indent}{body}")
-    }
 }
 
 /// Recall@1, recall@10 and MRR of one mode.
