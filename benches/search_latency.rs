@@ -3,8 +3,8 @@
 //!
 //! Chunks come from real code on this machine, the Python installation
 //! (standard library and site-packages) and the crates in the cargo registry,
-//! parsed with tree-sitter and embedded with the hashing embedder, and are stored through `PersistentIndex` as the
-//! indexing pipeline stores them. The index is then reopened and preloaded,
+//! parsed with tree-sitter and embedded with the hashing embedder, and are
+//! stored through `PersistentIndex` as the indexing pipeline stores them. The index is then reopened and preloaded,
 //! as the server does at start, and a few hundred queries of three sorts run
 //! in hybrid, semantic and keyword mode at limit 10:
 //!
