@@ -203,7 +203,7 @@ impl CodeIndexServer {
     )]
     async fn submit_job(
         &self,
-        Parameters(args): Parameters<SubmitJobArgs>,
+        Parameters(Named(args)): Parameters<Named<SubmitJobArgs>>,
     ) -> Result<Json<SubmitJobResult>, String> {
         let job = self
             .jobs
@@ -233,7 +233,7 @@ impl CodeIndexServer {
     )]
     async fn get_job_status(
         &self,
-        Parameters(args): Parameters<JobIdArgs>,
+        Parameters(Named(args)): Parameters<Named<JobIdArgs>>,
     ) -> Result<Json<JobView>, String> {
         let id = parse_job_id(&args.job_id)?;
         let job = self
@@ -252,7 +252,7 @@ impl CodeIndexServer {
     )]
     async fn list_jobs(
         &self,
-        Parameters(args): Parameters<ListJobsArgs>,
+        Parameters(Named(args)): Parameters<Named<ListJobsArgs>>,
     ) -> Result<Json<ListJobsResult>, String> {
         if let Some(user_id) = &args.user_id {
             validate_user_id(user_id)?;
@@ -291,7 +291,7 @@ impl CodeIndexServer {
     )]
     async fn cancel_job(
         &self,
-        Parameters(args): Parameters<JobIdArgs>,
+        Parameters(Named(args)): Parameters<Named<JobIdArgs>>,
     ) -> Result<Json<CancelJobResult>, String> {
         let id = parse_job_id(&args.job_id)?;
         let (status, cancelled, message) = match self.jobs.cancel(&id).map_err(internal)? {
@@ -330,7 +330,7 @@ impl CodeIndexServer {
     )]
     async fn search_code(
         &self,
-        Parameters(args): Parameters<SearchCodeArgs>,
+        Parameters(Named(args)): Parameters<Named<SearchCodeArgs>>,
     ) -> Result<Json<SearchCodeResult>, String> {
         validate_user_id(&args.user_id)?;
         if args.query.trim().is_empty() {
@@ -502,7 +502,7 @@ impl CodeIndexServer {
     )]
     async fn get_collection_stats(
         &self,
-        Parameters(args): Parameters<UserArgs>,
+        Parameters(Named(args)): Parameters<Named<UserArgs>>,
     ) -> Result<Json<crate::index::CollectionStats>, String> {
         validate_user_id(&args.user_id)?;
         let name = collection_name(&args.user_id);

@@ -1,11 +1,78 @@
 //! Argument and result types of the MCP tools, with the JSON schemas that
 //! clients see.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::jobs::model::{DeliveryRecord, JobError, JobStatus, Metrics, Progress, ResultData};
+
+/// Tool arguments of type `T` whose type errors name the argument: `limit:
+/// invalid type: string "5", expected usize` rather than the error alone. The
+/// JSON schema is the one of `T`.
+#[derive(Debug)]
+pub struct Named<T>(pub T);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Named<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        serde_path_to_error::deserialize(value)
+            .map(Named)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                match path.as_str() {
+                    "." => D::Error::custom(error.into_inner()),
+                    _ => D::Error::custom(format!("{path}: {}", error.into_inner())),
+                }
+            })
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Named<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// Reads a string, or a number as its decimal text. The MCP Inspector CLI
+/// sends `--tool-arg query=404` as the number 404.
+fn text_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::String(text) => Ok(text),
+        Value::Number(number) => Ok(number.to_string()),
+        other => Err(D::Error::custom(format!(
+            "invalid type: {}, expected a string",
+            json_type(&other)
+        ))),
+    }
+}
+
+/// Returns the JSON type name of `value`, as error messages use it.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SubmitJobArgs {
@@ -88,6 +155,7 @@ pub struct ListJobsArgs {
     pub status: Option<JobStatus>,
     /// Maximum number of jobs, newest first (default 50, at most 500).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 500))]
     pub limit: Option<usize>,
 }
 
@@ -121,18 +189,23 @@ pub struct CancelJobResult {
     pub message: String,
 }
 
+/// Unknown arguments are rejected, so that a misspelt filter (`path_prefx`)
+/// is not silently ignored.
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SearchCodeArgs {
     /// User whose collection to search.
     pub user_id: String,
-    /// Natural-language description or identifiers to look for. Words in
-    /// backticks weigh twice in keyword ranking. A query that is one
+    /// Natural-language description or identifiers to look for, at most
+    /// 10,000 bytes. Words in backticks weigh twice in keyword ranking. A query that is one
     /// identifier (`rmtree`, `shutil.rmtree`, `Regex::new`) puts the chunks
     /// with that name first in keyword and hybrid mode; case and underscores
     /// do not matter.
+    #[serde(deserialize_with = "text_or_number")]
     pub query: String,
     /// Maximum number of results (default 10, at most 100).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
     pub limit: Option<usize>,
     /// `hybrid` (default: keyword and semantic rankings fused), `semantic`
     /// (embedding similarity) or `keyword` (BM25 over identifier-split words).

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::server::{CodeIndexServer, internal};
+use super::types::Named;
 use crate::jobs::manager::validate_user_id;
 use crate::jobs::model::JobId;
 use crate::store::{DeliveryFilter, DeliveryLogEntry, OutboxMessage};
@@ -187,7 +188,7 @@ impl CodeIndexServer {
     )]
     async fn register_webhook(
         &self,
-        Parameters(args): Parameters<RegisterWebhookArgs>,
+        Parameters(Named(args)): Parameters<Named<RegisterWebhookArgs>>,
     ) -> Result<Json<RegisteredWebhook>, String> {
         validate_user_id(&args.user_id)?;
         let url = self.checked_url(&args.url)?;
@@ -236,7 +237,7 @@ impl CodeIndexServer {
     )]
     async fn list_webhooks(
         &self,
-        Parameters(args): Parameters<super::types::UserArgs>,
+        Parameters(Named(args)): Parameters<Named<super::types::UserArgs>>,
     ) -> Result<Json<WebhookList>, String> {
         validate_user_id(&args.user_id)?;
         let now_ms = unix_ms();
@@ -268,7 +269,7 @@ impl CodeIndexServer {
     )]
     async fn update_webhook(
         &self,
-        Parameters(args): Parameters<UpdateWebhookArgs>,
+        Parameters(Named(args)): Parameters<Named<UpdateWebhookArgs>>,
     ) -> Result<Json<WebhookView>, String> {
         let mut webhook = self.load_webhook(&args.webhook_id)?;
         if let Some(url) = &args.url {
@@ -324,7 +325,7 @@ impl CodeIndexServer {
     )]
     async fn delete_webhook(
         &self,
-        Parameters(args): Parameters<WebhookIdArgs>,
+        Parameters(Named(args)): Parameters<Named<WebhookIdArgs>>,
     ) -> Result<Json<DeletedWebhook>, String> {
         let deleted = self
             .jobs()
@@ -358,7 +359,7 @@ impl CodeIndexServer {
     )]
     async fn rotate_webhook_secret(
         &self,
-        Parameters(args): Parameters<RotateSecretArgs>,
+        Parameters(Named(args)): Parameters<Named<RotateSecretArgs>>,
     ) -> Result<Json<RotatedSecret>, String> {
         let grace = args.grace_seconds.unwrap_or(DEFAULT_ROTATION_GRACE_SECS);
         if grace > MAX_ROTATION_GRACE_SECS {
@@ -412,7 +413,7 @@ impl CodeIndexServer {
     )]
     async fn send_test_webhook(
         &self,
-        Parameters(args): Parameters<WebhookIdArgs>,
+        Parameters(Named(args)): Parameters<Named<WebhookIdArgs>>,
     ) -> Result<Json<QueuedMessage>, String> {
         let webhook = self.load_webhook(&args.webhook_id)?;
         let message_id = format!("msg_test_{}", uuid::Uuid::new_v4().simple());
@@ -453,7 +454,7 @@ impl CodeIndexServer {
     )]
     async fn list_deliveries(
         &self,
-        Parameters(args): Parameters<ListDeliveriesArgs>,
+        Parameters(Named(args)): Parameters<Named<ListDeliveriesArgs>>,
     ) -> Result<Json<DeliveryList>, String> {
         if let Some(outcome) = &args.outcome
             && !["delivered", "failed", "timed_out"].contains(&outcome.as_str())
@@ -500,7 +501,7 @@ impl CodeIndexServer {
     )]
     async fn redeliver(
         &self,
-        Parameters(args): Parameters<RedeliverArgs>,
+        Parameters(Named(args)): Parameters<Named<RedeliverArgs>>,
     ) -> Result<Json<QueuedMessage>, String> {
         let queued = self
             .jobs()

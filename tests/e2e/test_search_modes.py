@@ -189,3 +189,21 @@ async def test_search_explains_empty_results(start_server, tmp_path: Path) -> No
         found = await search(server, "load settings", path_glob="*/settings.py")
         assert found["results"]
         assert "message" not in found
+
+
+async def test_bad_argument_errors_name_the_argument(start_server) -> None:
+    async with start_server() as server:
+        cases = [
+            ({"limit": -1}, "limit: invalid value: integer `-1`"),
+            ({"limit": "5"}, "limit: invalid type: string"),
+            ({"mode": "fuzzy"}, "mode: unknown variant `fuzzy`, expected one of `hybrid`, `semantic`, `keyword`"),
+            ({"query": None}, "query: invalid type: null, expected a string"),
+            ({"path_prefx": "/src/"}, "unknown field `path_prefx`"),
+        ]
+        for change, expected in cases:
+            arguments = {"user_id": USER, "query": "load settings", **change}
+            error = await server.call_error("search_code", arguments)
+            assert expected in error, f"{change}: {error}"
+        # The Inspector CLI sends a query of digits as a JSON number.
+        found = await server.call_ok("search_code", {"user_id": USER, "query": 404})
+        assert "query \"404\" has no searchable words" in found["message"]
