@@ -199,7 +199,7 @@ pub struct SearchCodeArgs {
     /// Natural-language description or identifiers to look for, at most
     /// 10,000 bytes. Words in backticks weigh twice in keyword ranking. A query that is one
     /// identifier (`rmtree`, `shutil.rmtree`, `Regex::new`) puts the chunks
-    /// with that name first in keyword and hybrid mode; case and underscores
+    /// with that name first in keyword and hybrid mode. Case and underscores
     /// do not matter.
     #[serde(deserialize_with = "text_or_number")]
     pub query: String,
