@@ -175,9 +175,35 @@ fn checked_glob(glob: &str) -> Result<(), String> {
 /// Appends `note` to the optional result message, as a new sentence.
 fn add_note(message: &mut Option<String>, note: String) {
     *message = Some(match message.take() {
-        Some(first) => format!("{first}. {note}"),
+        Some(first) => {
+            let mut letters = note.chars();
+            let capital: String = letters
+                .next()
+                .into_iter()
+                .flat_map(char::to_uppercase)
+                .collect();
+            format!("{first}. {capital}{}", letters.as_str())
+        }
         None => note,
     });
+}
+
+/// Describes the filters of a search, e.g. `language "go", kind "method"`.
+fn describe_filters(filters: &SearchFilters) -> String {
+    [
+        ("language", &filters.language),
+        ("kind", &filters.kind),
+        ("path_prefix", &filters.path_prefix),
+        ("path_glob", &filters.path_glob),
+    ]
+    .iter()
+    .filter_map(|(name, value)| {
+        value
+            .as_ref()
+            .map(|value| format!("{name} {:?}", shortened(value, 200)))
+    })
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 fn parse_job_id(text: &str) -> Result<JobId, String> {
@@ -357,7 +383,8 @@ impl CodeIndexServer {
         let requested_mode = args.mode.unwrap_or_default();
         // Keyword search and the hashing embedder both ignore a query without
         // identifier words, so the result explains why it is empty.
-        let mut message = (split_identifiers(&args.query).is_empty()
+        let has_words = !split_identifiers(&args.query).is_empty();
+        let mut message = (!has_words
             && (requested_mode == SearchMode::Keyword || embedder.name().starts_with("hashing")))
         .then(|| {
             format!(
@@ -376,7 +403,8 @@ impl CodeIndexServer {
         if let Some(glob) = &filters.path_glob {
             checked_glob(glob)?;
         }
-        let filtered = !filters.is_empty();
+        let filter_text = describe_filters(&filters);
+        let path_filtered = filters.path_prefix.is_some() || filters.path_glob.is_some();
         let unfinished_jobs = self.has_unfinished_jobs(&args.user_id)?;
         let (hits, stats, mode, embed_error) = tokio::task::spawn_blocking(move || {
             let (vector, mode, embed_error) = match requested_mode {
@@ -434,7 +462,7 @@ impl CodeIndexServer {
                 args.user_id
             );
             note.push_str(if unfinished_jobs {
-                "; the user's first job is still running, so search again when it completes"
+                "; the user's first job has not finished yet, so search again when it completes"
             } else {
                 "; check the user_id, or submit a job for this user first"
             });
@@ -442,22 +470,27 @@ impl CodeIndexServer {
         } else if unfinished_jobs {
             add_note(
                 &mut message,
-                "a job of this user is still running, so the results may not cover all of its \
-                 files yet"
+                "a job of this user has not finished yet, so the results may not cover all of \
+                 its files"
                     .to_string(),
             );
         }
         // Semantic ranking returns any chunk that passes the filters, so an
         // empty result means the filters exclude all of them.
-        if filtered && hits.is_empty() && total > 0 && mode != SearchMode::Keyword {
-            add_note(
-                &mut message,
-                format!(
-                    "none of the {total} chunks matches the filters; paths are stored as each \
-                     job gave them (absolute for workspace jobs), so compare path_prefix and \
-                     path_glob with the paths of an unfiltered search"
-                ),
-            );
+        if !filter_text.is_empty()
+            && has_words
+            && hits.is_empty()
+            && total > 0
+            && mode != SearchMode::Keyword
+        {
+            let mut note = format!("none of the {total} chunks matches {filter_text}");
+            if path_filtered {
+                note.push_str(
+                    "; paths are stored as each job gave them (absolute for workspace jobs), so \
+                     compare the path filters with the paths of an unfiltered search",
+                );
+            }
+            add_note(&mut message, note);
         }
 
         let results = hits

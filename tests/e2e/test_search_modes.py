@@ -177,7 +177,14 @@ async def test_search_explains_empty_results(start_server, tmp_path: Path) -> No
         assert job["status"] == "completed"
         relative = await search(server, "load settings", path_prefix="workspace/")
         assert relative["results"] == []
-        assert "none of the 1 chunks matches the filters" in relative["message"]
+        assert "none of the 1 chunks matches path_prefix \"workspace/\"" in relative["message"]
+        assert "compare the path filters" in relative["message"]
+        other_language = await search(server, "load settings", language="go")
+        assert other_language["message"] == 'none of the 1 chunks matches language "go"'
+        # Without searchable words the result is empty for that reason, not the filter's.
+        no_words = await search(server, "the of and", language="python")
+        assert "no searchable words" in no_words["message"]
+        assert "matches" not in no_words["message"]
 
         for glob, expected in [("[abc", "has no closing ]"), ("*/{a,b}/*.py", "alternation is not supported")]:
             error = await server.call_error(
