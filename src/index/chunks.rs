@@ -367,14 +367,15 @@ pub fn switch_embedder(
     Ok(())
 }
 
-/// Calls `each` with the point id and keyword words of every live chunk.
+/// Calls `each` with the point id, keyword words and symbol of every live chunk.
 pub fn for_each_keyword_row(
     conn: &Connection,
     collection: &str,
-    mut each: impl FnMut(usize, &KeywordTokens),
+    mut each: impl FnMut(usize, &KeywordTokens, Option<&str>),
 ) -> rusqlite::Result<()> {
     let mut statement = conn.prepare(
-        "SELECT c.point_id, f.name, f.body FROM chunks c JOIN chunks_fts f ON f.rowid = c.rowid
+        "SELECT c.point_id, f.name, f.body, c.symbol
+         FROM chunks c JOIN chunks_fts f ON f.rowid = c.rowid
          WHERE c.collection = ?1",
     )?;
     let mut rows = statement.query([collection])?;
@@ -383,7 +384,8 @@ pub fn for_each_keyword_row(
             name: row.get(1)?,
             body: row.get(2)?,
         };
-        each(row.get::<_, i64>(0)? as usize, &tokens);
+        let symbol: Option<String> = row.get(3)?;
+        each(row.get::<_, i64>(0)? as usize, &tokens, symbol.as_deref());
     }
     Ok(())
 }

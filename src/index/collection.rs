@@ -9,6 +9,7 @@ use std::collections::HashSet;
 
 use super::graph::Graph;
 use super::keyword::KeywordIndex;
+use super::names::NameIndex;
 use super::search::KeywordTokens;
 
 /// Tombstones that trigger compaction: more than this many, and more than a
@@ -32,6 +33,8 @@ pub struct Collection {
     /// BM25 posting lists of the live chunks. Unlike the graph, it holds no
     /// tombstones: removed chunks leave it at once.
     pub keywords: KeywordIndex,
+    /// Live chunks by the name of their symbol, for identifier queries.
+    pub names: NameIndex,
     /// Point ids of live chunks, equal to the chunk rows in SQLite.
     pub live: HashSet<usize>,
     /// Points in the graph whose chunk was replaced or removed.
@@ -45,16 +48,19 @@ pub struct Collection {
     pub dirty: bool,
 }
 
+/// A chunk stored by a file change, as [`Collection::apply`] adds it.
+pub struct AddedChunk<'a> {
+    pub id: usize,
+    pub vector: &'a [f32],
+    pub tokens: &'a KeywordTokens,
+    pub symbol: Option<&'a str>,
+}
+
 impl Collection {
     /// Applies a committed file change: `removed` points become tombstones and
-    /// leave the keyword index, and `added` points (with their vectors and
-    /// keyword words) join both.
-    pub fn apply(
-        &mut self,
-        removed: &[usize],
-        added: &[(usize, &[f32], &KeywordTokens)],
-        generation: i64,
-    ) {
+    /// leave the keyword and name indexes, and `added` points (with their
+    /// vectors, keyword words and symbols) join all three.
+    pub fn apply(&mut self, removed: &[usize], added: &[AddedChunk], generation: i64) {
         for id in removed {
             if self.live.remove(id) {
                 self.tombstones += 1;
@@ -64,10 +70,14 @@ impl Collection {
             }
         }
         self.keywords.remove(removed);
-        for (id, vector, tokens) in added {
-            self.graph.insert(vector, *id);
-            self.live.insert(*id);
-            self.keywords.insert(*id, tokens);
+        self.names.remove(removed);
+        for chunk in added {
+            self.graph.insert(chunk.vector, chunk.id);
+            self.live.insert(chunk.id);
+            self.keywords.insert(chunk.id, chunk.tokens);
+            if let Some(symbol) = chunk.symbol {
+                self.names.insert(chunk.id, symbol);
+            }
         }
         self.generation = generation;
         self.dirty = true;

@@ -6,6 +6,7 @@ mod chunks;
 mod collection;
 mod graph;
 mod keyword;
+mod names;
 mod persistent;
 pub mod reembed;
 pub mod search;

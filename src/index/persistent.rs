@@ -8,18 +8,20 @@ use std::sync::{Arc, Mutex, RwLock};
 use tracing::{info, warn};
 
 use super::chunks::{self, CollectionRow};
-use super::collection::{Collection, MAX_LIVE_FOR_IMMEDIATE_COMPACTION};
+use super::collection::{AddedChunk, Collection, MAX_LIVE_FOR_IMMEDIATE_COMPACTION};
 use super::graph::{Graph, GraphMeta};
 use super::keyword::KeywordIndex;
+use super::names::NameIndex;
 use super::search::{self, KeywordTokens, SearchMode, SearchRequest};
 use super::{CodeIndex, CollectionStats, FileRecord, NewChunk, SearchHit, StaleChunk};
 use crate::store::{Database, StoreError};
 
 type Handle = Arc<RwLock<Collection>>;
 
-/// Keyword results searched for chunks named as an identifier query names
-/// them, each with one lookup by primary key.
-const NAME_MATCH_DEPTH: usize = 300;
+/// Chunks with the name of an identifier query that are rated and ranked.
+/// A name as common as `__init__` or `new` can have more in a large
+/// collection, and then the oldest are taken.
+const MAX_NAME_MATCHES: usize = 1000;
 
 /// The vector index of one data directory.
 pub struct PersistentIndex {
@@ -97,6 +99,7 @@ impl PersistentIndex {
         Ok(Collection {
             graph: Graph::new(0),
             keywords: KeywordIndex::default(),
+            names: NameIndex::default(),
             live: Default::default(),
             tombstones: 0,
             stale: 0,
@@ -119,13 +122,20 @@ impl PersistentIndex {
         Ok(())
     }
 
-    /// Builds the keyword index of a collection from its stored keyword rows.
-    fn load_keywords(&self, name: &str) -> Result<KeywordIndex, StoreError> {
+    /// Builds the keyword and name indexes of a collection from its stored
+    /// keyword rows and symbols.
+    fn load_keywords(&self, name: &str) -> Result<(KeywordIndex, NameIndex), StoreError> {
         let mut keywords = KeywordIndex::default();
+        let mut names = NameIndex::default();
         self.db.read(|conn| {
-            chunks::for_each_keyword_row(conn, name, |id, tokens| keywords.insert(id, tokens))
+            chunks::for_each_keyword_row(conn, name, |id, tokens, symbol| {
+                keywords.insert(id, tokens);
+                if let Some(symbol) = symbol {
+                    names.insert(id, symbol);
+                }
+            })
         })?;
-        Ok(keywords)
+        Ok((keywords, names))
     }
 
     /// Loads the saved graph if it matches the database, or rebuilds it.
@@ -141,9 +151,11 @@ impl PersistentIndex {
             Ok(graph) => {
                 let tombstones = graph.point_count().saturating_sub(live.len());
                 info!(collection = name, chunks = live.len(), "loaded saved graph");
+                let (keywords, names) = self.load_keywords(name)?;
                 Ok(Collection {
                     graph,
-                    keywords: self.load_keywords(name)?,
+                    keywords,
+                    names,
                     live,
                     tombstones,
                     stale,
@@ -162,9 +174,11 @@ impl PersistentIndex {
     /// dropping all tombstones, and the keyword index from the stored keyword
     /// rows of every chunk.
     fn rebuild(&self, name: &str, generation: i64) -> Result<Collection, StoreError> {
+        let (keywords, names) = self.load_keywords(name)?;
         let mut collection = Collection {
             graph: Graph::new(0),
-            keywords: self.load_keywords(name)?,
+            keywords,
+            names,
             live: Default::default(),
             tombstones: 0,
             stale: 0,
@@ -218,11 +232,16 @@ impl CodeIndex for PersistentIndex {
             return Ok(None);
         };
         let generation = self.generation(collection)?;
-        let added: Vec<(usize, &[f32], &KeywordTokens)> = added
+        let added: Vec<AddedChunk> = added
             .iter()
             .zip(&new_chunks)
             .zip(&tokens)
-            .map(|((id, chunk), tokens)| (*id, chunk.vector.as_slice(), tokens))
+            .map(|((id, chunk), tokens)| AddedChunk {
+                id: *id,
+                vector: &chunk.vector,
+                tokens,
+                symbol: chunk.symbol.as_deref(),
+            })
             .collect();
         state.apply(&removed, &added, generation);
         if state.needs_compaction() && state.live.len() <= MAX_LIVE_FOR_IMMEDIATE_COMPACTION {
@@ -236,7 +255,7 @@ impl CodeIndex for PersistentIndex {
         Ok(Some(
             added
                 .iter()
-                .map(|(id, _, _)| super::vector_id(*id))
+                .map(|chunk| super::vector_id(chunk.id))
                 .collect(),
         ))
     }
@@ -298,28 +317,37 @@ impl CodeIndex for PersistentIndex {
         } else {
             state.search(request.vector, depth, allowed.as_ref())
         };
+        let is_allowed = |id: usize| allowed.as_ref().is_none_or(|set| set.contains(&id));
         // A query that is one identifier (`rmtree`, `shutil.rmtree`) puts the
-        // chunks with that name first. They are looked for among more keyword
-        // results, because a common stem (`load` for `loads`) crowds the top.
+        // chunks with that name first, found by name rather than by keyword.
         let identifier = match request.mode {
             SearchMode::Semantic => None,
             _ => search::identifier_query(request.text),
         };
+        let named: Vec<usize> = identifier
+            .as_ref()
+            .and_then(|parts| parts.last())
+            .map(|last| {
+                state
+                    .names
+                    .get(&search::name_key(last))
+                    .iter()
+                    .copied()
+                    .filter(|&id| is_allowed(id))
+                    .take(MAX_NAME_MATCHES)
+                    .collect()
+            })
+            .unwrap_or_default();
         let keyword = if request.mode == SearchMode::Semantic {
             Vec::new()
         } else {
             let words = search::keyword_words(request.text);
-            let is_allowed = |id: usize| allowed.as_ref().is_none_or(|set| set.contains(&id));
-            let keyword_depth = match identifier {
-                Some(_) => depth.max(NAME_MATCH_DEPTH),
-                None => depth,
-            };
-            state.keywords.search(&words, keyword_depth, &is_allowed)
+            state.keywords.search(&words, depth, &is_allowed)
         };
         drop(state);
         let name_matches: Vec<(usize, usize)> = match &identifier {
-            Some(parts) => {
-                let ids: Vec<usize> = keyword.iter().map(|(id, _)| *id).collect();
+            Some(parts) if !named.is_empty() => {
+                let ids = named;
                 let names = self
                     .db
                     .read(|conn| chunks::chunk_names(conn, collection, &ids))?;
@@ -330,18 +358,14 @@ impl CodeIndex for PersistentIndex {
                     })
                     .collect()
             }
-            None => Vec::new(),
+            _ => Vec::new(),
         };
         let mut scored = match request.mode {
             SearchMode::Semantic => semantic,
             SearchMode::Keyword => keyword,
             SearchMode::Hybrid => {
-                let ids = |list: &[(usize, f32)]| {
-                    list.iter()
-                        .take(depth)
-                        .map(|(id, _)| *id)
-                        .collect::<Vec<_>>()
-                };
+                let ids =
+                    |list: &[(usize, f32)]| list.iter().map(|(id, _)| *id).collect::<Vec<_>>();
                 search::reciprocal_rank_fusion(&[ids(&keyword), ids(&semantic)], usize::MAX)
             }
         };

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use rusqlite::{Connection, Transaction, params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::embed::hashing::split_identifiers;
 
@@ -98,10 +99,11 @@ pub fn reciprocal_rank_fusion(rankings: &[Vec<usize>], limit: usize) -> Vec<(usi
         .collect()
 }
 
-/// Returns the parts of a query that is one identifier, lowercased and
-/// without underscores: `shutil.rmtree`, `Regex::new`, `` `parse_config` ``
-/// and `splitIdentifiers()`. Returns `None` for any other query.
+/// Returns the parts of a query that is one identifier, in Unicode NFKC
+/// form: `shutil.rmtree`, `Regex::new`, `` `parse_config` `` and
+/// `splitIdentifiers()`. Returns `None` for any other query.
 pub fn identifier_query(text: &str) -> Option<Vec<String>> {
+    let text: String = text.nfkc().collect();
     let text = text.trim().trim_matches('`').trim();
     let text = text.strip_suffix("()").unwrap_or(text);
     let parts: Vec<&str> = text.split("::").flat_map(|part| part.split('.')).collect();
@@ -112,44 +114,62 @@ pub fn identifier_query(text: &str) -> Option<Vec<String>> {
             && part.chars().all(|c| c.is_alphanumeric() || c == '_')
     };
     if parts.iter().all(is_identifier) {
-        Some(parts.iter().map(|part| name_key(part)).collect())
+        Some(parts.iter().map(|part| part.to_string()).collect())
     } else {
         None
     }
 }
 
-/// Returns `name` lowercased and without underscores, so that `url_parse`,
-/// `urlparse` and `UrlParse` compare equal.
-fn name_key(name: &str) -> String {
-    name.chars()
+/// Returns `name` in NFKC form, lowercased and without underscores, so that
+/// `url_parse`, `urlparse` and `UrlParse` compare equal.
+pub fn name_key(name: &str) -> String {
+    name.nfkc()
         .filter(|&c| c != '_')
         .flat_map(char::to_lowercase)
         .collect()
 }
 
+/// Returns the last part of a qualified symbol: `new` for `Regex.new` and
+/// `Regex::new`.
+fn last_part(symbol: &str) -> &str {
+    let after_dot = symbol.rsplit('.').next().unwrap_or(symbol);
+    after_dot.rsplit("::").next().unwrap_or(after_dot)
+}
+
+/// Returns the key under which a chunk named `symbol` is found by identifier
+/// queries: the [`name_key`] of its last part.
+pub fn symbol_key(symbol: &str) -> String {
+    name_key(last_part(symbol))
+}
+
 /// Rates how well a chunk's `symbol` and `path` match an identifier query's
-/// `parts`. Returns `None` unless the last part of the symbol is the last part
-/// of the query. Otherwise each other query part found among the symbol's
-/// parts or the path's directory and file names adds one.
+/// `parts`. Returns `None` unless the last parts have the same [`name_key`].
+/// Each distinct other query part found among the symbol's parts or the
+/// path's directory and file names adds two, and the same spelling of the last
+/// part (`rmtree`, not `_rmtree`) adds one.
 pub fn name_match(parts: &[String], symbol: &str, path: &str) -> Option<usize> {
     let (last, qualifiers) = parts.split_last()?;
+    if symbol_key(symbol) != name_key(last) {
+        return None;
+    }
     let symbol_parts: Vec<String> = symbol
         .split("::")
         .flat_map(|part| part.split('.'))
         .map(name_key)
         .collect();
-    if symbol_parts.last() != Some(last) {
-        return None;
-    }
     let path_parts: Vec<String> = path
         .split(['/', '\\'])
         .map(|part| name_key(part.split('.').next().unwrap_or(part)))
         .collect();
-    let found = qualifiers
+    let mut qualifier_keys: Vec<String> = qualifiers.iter().map(|part| name_key(part)).collect();
+    qualifier_keys.sort();
+    qualifier_keys.dedup();
+    let found = qualifier_keys
         .iter()
-        .filter(|part| symbol_parts.contains(part) || path_parts.contains(part))
+        .filter(|key| symbol_parts.contains(key) || path_parts.contains(key))
         .count();
-    Some(found)
+    let same_spelling = last_part(symbol).nfkc().eq(last.chars());
+    Some(2 * found + usize::from(same_spelling))
 }
 
 /// Moves the chunks in `matches` (id and [`name_match`] rating) to the top of
@@ -177,12 +197,14 @@ pub fn put_name_matches_first(
         .map(|(rank, (id, _))| (*id, rank))
         .collect();
     list.sort_by(|a, b| {
-        b.1.total_cmp(&a.1).then(
-            order
-                .get(&a.0)
-                .unwrap_or(&usize::MAX)
-                .cmp(order.get(&b.0).unwrap_or(&usize::MAX)),
-        )
+        b.1.total_cmp(&a.1)
+            .then(
+                order
+                    .get(&a.0)
+                    .unwrap_or(&usize::MAX)
+                    .cmp(order.get(&b.0).unwrap_or(&usize::MAX)),
+            )
+            .then(a.0.cmp(&b.0))
     });
     list
 }
@@ -336,10 +358,11 @@ mod tests {
         let cases: &[(&str, Option<&[&str]>)] = &[
             ("rmtree", Some(&["rmtree"])),
             ("shutil.rmtree", Some(&["shutil", "rmtree"])),
-            ("Regex::new", Some(&["regex", "new"])),
-            ("`parse_config`", Some(&["parseconfig"])),
-            ("splitIdentifiers()", Some(&["splitidentifiers"])),
-            ("  _private  ", Some(&["private"])),
+            ("Regex::new", Some(&["Regex", "new"])),
+            ("`parse_config`", Some(&["parse_config"])),
+            ("splitIdentifiers()", Some(&["splitIdentifiers"])),
+            ("  _private  ", Some(&["_private"])),
+            ("ｒｍｔｒｅｅ", Some(&["rmtree"])),
             ("open a file", None),
             ("2fast", None),
             ("a..b", None),
@@ -356,20 +379,23 @@ mod tests {
     fn name_match_table() {
         let parts = |query: &str| identifier_query(query).expect("identifier");
         let cases = [
-            ("loads", "loads", "/lib/json/__init__.py", Some(0)),
-            ("json.loads", "loads", "/lib/json/__init__.py", Some(1)),
-            ("json.loads", "loads", "/lib/pickle.py", Some(0)),
-            ("shutil.rmtree", "rmtree", "/lib/shutil.py", Some(1)),
-            ("Regex::new", "Regex.new", "/src/regex.rs", Some(1)),
+            ("loads", "loads", "/lib/json/__init__.py", Some(1)),
+            ("json.loads", "loads", "/lib/json/__init__.py", Some(3)),
+            ("json.loads", "loads", "/lib/pickle.py", Some(1)),
+            ("shutil.rmtree", "rmtree", "/lib/shutil.py", Some(3)),
+            ("shutil.shutil.rmtree", "rmtree", "/lib/shutil.py", Some(3)),
+            ("rmtree", "_rmtree", "/lib/tempfile.py", Some(0)),
+            ("Regex::new", "Regex.new", "/src/regex.rs", Some(3)),
             ("url_parse", "urlparse", "/lib/urllib/parse.py", Some(0)),
+            ("setUp", "setup", "/lib/distutils/core.py", Some(0)),
             (
-                "splitIdentifiers",
+                "SPLITIDENTIFIERS",
                 "split_identifiers",
                 "/src/hashing.rs",
                 Some(0),
             ),
+            ("ｒｍｔｒｅｅ", "rmtree", "/lib/shutil.py", Some(1)),
             ("loads", "load", "/lib/json/__init__.py", None),
-            ("rmtree", "_rmtree_unsafe", "/lib/shutil.py", None),
             ("new", "Regex.new.inner", "/src/regex.rs", None),
         ];
         for (query, symbol, path, expected) in cases {
@@ -379,6 +405,14 @@ mod tests {
                 "query {query:?}, symbol {symbol:?}"
             );
         }
+    }
+
+    #[test]
+    fn symbol_key_takes_last_part() {
+        assert_eq!(symbol_key("Regex.new"), "new");
+        assert_eq!(symbol_key("Regex::new"), "new");
+        assert_eq!(symbol_key("split_identifiers"), "splitidentifiers");
+        assert_eq!(symbol_key("ＦｕｌｌＷｉｄｔｈ"), "fullwidth");
     }
 
     #[test]

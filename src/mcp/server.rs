@@ -434,6 +434,11 @@ impl CodeIndexServer {
         .await
         .map_err(|error| format!("search failed: {error}"))?
         .map_err(internal)??;
+        // A query such as `which`, whose only word is a stopword, can still
+        // find chunks by name.
+        if !has_words && !hits.is_empty() {
+            message = None;
+        }
         let total = stats.as_ref().map_or(0, |stats| stats.live_chunks);
         let awaiting = stats
             .as_ref()

@@ -214,3 +214,29 @@ async def test_bad_argument_errors_name_the_argument(start_server) -> None:
         # The Inspector CLI sends a query of digits as a JSON number.
         found = await server.call_ok("search_code", {"user_id": USER, "query": 404})
         assert "query \"404\" has no searchable words" in found["message"]
+
+
+async def test_identifier_spellings_and_stopword_names_match(start_server, tmp_path: Path) -> None:
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "shell.py").write_text(
+        "def which(command):\n    return find_program(command)\n\n\n"
+        "def split_identifiers(text):\n    return text.split()\n\n\n"
+        "def _split_identifiers(text):\n    return text.split('_')\n"
+    )
+    async with start_server() as server:
+        job = await server.run_job("workspace_indexing", USER, {"workspace_path": str(workspace)})
+        assert job["status"] == "completed"
+        # "which" is a stopword, so only its name finds it.
+        for mode in ["keyword", "hybrid"]:
+            found = await search(server, "which", mode=mode)
+            assert found["results"], f"{mode}: {found}"
+            assert found["results"][0]["symbol"] == "which"
+            assert "message" not in found, found["message"]
+        # Every spelling finds the same chunk, and the same spelling ranks above `_split_identifiers`.
+        for query in ["SPLITIDENTIFIERS", "splitIdentifiers", "split_identifiers", "ｓｐｌｉｔ_ｉｄｅｎｔｉｆｉｅｒｓ"]:
+            found = await search(server, query, mode="keyword")
+            symbols = [hit["symbol"] for hit in found["results"][:2]]
+            assert set(symbols) == {"split_identifiers", "_split_identifiers"}, f"{query!r}: {symbols}"
+        found = await search(server, "split_identifiers", mode="hybrid")
+        assert [hit["symbol"] for hit in found["results"][:2]] == ["split_identifiers", "_split_identifiers"]
