@@ -25,7 +25,7 @@ impl NameIndex {
         self.key_of.insert(point_id, key);
     }
 
-    /// Removes the given chunks; ids that are not listed are ignored.
+    /// Removes the given chunks. Ids that are not listed are ignored.
     pub fn remove(&mut self, point_ids: &[usize]) {
         for id in point_ids {
             let Some(key) = self.key_of.remove(id) else {
