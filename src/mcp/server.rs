@@ -135,8 +135,23 @@ fn checked_glob(glob: &str) -> Result<(), String> {
     const SYNTAX: &str = "path_glob uses SQLite GLOB syntax: * (any characters, / included), \
                           ? (one character), [abc] and [^abc]";
     let chars: Vec<char> = glob.chars().collect();
+    // A `{` and then a `,` and a `}`, all outside `[...]` sets.
+    let mut brace = false;
+    let mut comma_after_brace = false;
     let mut at = 0;
     while at < chars.len() {
+        match chars[at] {
+            '{' => brace = true,
+            ',' if brace => comma_after_brace = true,
+            '}' if comma_after_brace => {
+                return Err(format!(
+                    "invalid path_glob {:?}: {{a,b}} alternation is not supported; {SYNTAX}. \
+                     Run one search per alternative",
+                    shortened(glob, 200)
+                ));
+            }
+            _ => {}
+        }
         if chars[at] == '[' {
             // A `]` right after `[` or `[^` is a literal member of the set.
             let mut end = at + 1;
@@ -158,16 +173,6 @@ fn checked_glob(glob: &str) -> Result<(), String> {
             }
         }
         at += 1;
-    }
-    if let Some(open) = glob.find('{')
-        && glob[open..].contains(',')
-        && glob[open..].contains('}')
-    {
-        return Err(format!(
-            "invalid path_glob {:?}: {{a,b}} alternation is not supported; {SYNTAX}. \
-             Run one search per alternative",
-            shortened(glob, 200)
-        ));
     }
     Ok(())
 }
@@ -586,6 +591,8 @@ mod tests {
             "*[]]*",
             "*[^]]*",
             "{x}.py",
+            "*[{]a,b}*",
+            "*[{]a,b[}]*",
         ] {
             assert_eq!(checked_glob(glob), Ok(()), "glob {glob:?}");
         }

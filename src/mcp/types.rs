@@ -1,5 +1,9 @@
 //! Argument and result types of the MCP tools, with the JSON schemas that
 //! clients see.
+//!
+//! Every tool but `submit_job` rejects unknown arguments, so that a misspelt
+//! one (`path_prefx`, `usr`) is not silently ignored. `submit_job` accepts
+//! them, as the released integration guide's clients may send more.
 
 use std::borrow::Cow;
 
@@ -106,6 +110,7 @@ pub struct SubmitJobResult {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct JobIdArgs {
     /// Id returned by `submit_job`.
     pub job_id: String,
@@ -146,6 +151,7 @@ pub struct JobView {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ListJobsArgs {
     /// Only jobs of this user.
     #[serde(default)]
@@ -189,8 +195,6 @@ pub struct CancelJobResult {
     pub message: String,
 }
 
-/// Unknown arguments are rejected, so that a misspelt filter (`path_prefx`)
-/// is not silently ignored.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchCodeArgs {
@@ -268,6 +272,7 @@ pub struct SearchCodeResult {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UserArgs {
     /// Owner of the collection.
     pub user_id: String,

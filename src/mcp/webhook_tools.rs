@@ -29,6 +29,7 @@ const DEFAULT_DELIVERY_LIMIT: usize = 50;
 const MAX_DELIVERY_LIMIT: usize = 500;
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterWebhookArgs {
     /// Owner of the webhook; it receives events of this user's jobs.
     pub user_id: String,
@@ -60,6 +61,7 @@ pub struct RegisteredWebhook {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WebhookIdArgs {
     /// Id returned by register_webhook (`wh_...`).
     pub webhook_id: String,
@@ -71,6 +73,7 @@ pub struct WebhookList {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateWebhookArgs {
     pub webhook_id: String,
     /// New URL; absent keeps the current one.
@@ -100,6 +103,7 @@ pub struct DeletedWebhook {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RotateSecretArgs {
     pub webhook_id: String,
     /// Seconds the old secret keeps signing next to the new one (default 86400,
@@ -125,6 +129,7 @@ pub struct QueuedMessage {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ListDeliveriesArgs {
     /// Only attempts for this job.
     #[serde(default)]
@@ -146,6 +151,7 @@ pub struct DeliveryList {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RedeliverArgs {
     /// Message id from list_deliveries or the `webhook-id` header.
     pub message_id: String,

@@ -211,6 +211,9 @@ async def test_bad_argument_errors_name_the_argument(start_server) -> None:
             arguments = {"user_id": USER, "query": "load settings", **change}
             error = await server.call_error("search_code", arguments)
             assert expected in error, f"{change}: {error}"
+        # A misspelt user filter must not list every user's jobs.
+        error = await server.call_error("list_jobs", {"usr": USER})
+        assert "unknown field `usr`" in error
         # The Inspector CLI sends a query of digits as a JSON number.
         found = await server.call_ok("search_code", {"user_id": USER, "query": 404})
         assert "query \"404\" has no searchable words" in found["message"]
