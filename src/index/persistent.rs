@@ -347,10 +347,9 @@ impl CodeIndex for PersistentIndex {
         drop(state);
         let name_matches: Vec<(usize, usize)> = match &identifier {
             Some(parts) if !named.is_empty() => {
-                let ids = named;
                 let names = self
                     .db
-                    .read(|conn| chunks::chunk_names(conn, collection, &ids))?;
+                    .read(|conn| chunks::chunk_names(conn, collection, &named))?;
                 names
                     .iter()
                     .filter_map(|(id, symbol, path)| {

@@ -150,7 +150,7 @@ async def test_identifier_query_ranks_named_chunk_first(start_server, tmp_path: 
     )
     for n in range(6):
         (workspace / f"loader_{n}.py").write_text(
-            f"def load(path):\n    return open(path).read()\n\n\nclass LoadError(Exception):\n    pass\n"
+            "def load(path):\n    return open(path).read()\n\n\nclass LoadError(Exception):\n    pass\n"
         )
     async with start_server() as server:
         job = await server.run_job("workspace_indexing", USER, {"workspace_path": str(workspace)})
