@@ -1,11 +1,12 @@
 //! Search latency benchmark: how long does `CodeIndex::search` take on a
 //! collection of 100,000 real code chunks?
 //!
-//! Chunks come from real code on this machine, the Python installation
-//! (standard library and site-packages) and the crates in the cargo registry,
-//! parsed with tree-sitter and embedded with the hashing embedder, and are
-//! stored through `PersistentIndex` as the indexing pipeline stores them. The index is then reopened and preloaded,
-//! as the server does at start, and a few hundred queries of three sorts run
+//! Chunks come from real code on this machine: the Python installation
+//! (standard library and site-packages) and the crates in the cargo registry.
+//! They are parsed with tree-sitter, embedded with the hashing embedder and
+//! stored through `PersistentIndex` as the indexing pipeline stores them. The
+//! index is then reopened and preloaded, as the server does at start, and a
+//! few hundred queries of three sorts run
 //! in hybrid, semantic and keyword mode at limit 10:
 //!
 //! - a documentation sentence, such as "Return the number of items.",

@@ -40,7 +40,7 @@ impl NameIndex {
         }
     }
 
-    /// Returns the chunks listed under `key`, oldest first.
+    /// Returns the chunks listed under `key`, in the order they were listed.
     pub fn get(&self, key: &str) -> &[usize] {
         self.by_key.get(key).map_or(&[], Vec::as_slice)
     }

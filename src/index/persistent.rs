@@ -20,7 +20,7 @@ type Handle = Arc<RwLock<Collection>>;
 
 /// Chunks with the name of an identifier query that are rated and ranked.
 /// A name as common as `__init__` or `new` can have more in a large
-/// collection, and then the oldest are taken.
+/// collection, and then the first listed are taken.
 const MAX_NAME_MATCHES: usize = 1000;
 
 /// The vector index of one data directory.

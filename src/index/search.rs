@@ -173,8 +173,9 @@ pub fn name_match(parts: &[String], symbol: &str, path: &str) -> Option<usize> {
 }
 
 /// Moves the chunks in `matches` (id and [`name_match`] rating) to the top of
-/// `scored`, best rating first, keeping each list's own order otherwise.
-/// Scores are raised rather than replaced, so they still fall down the list.
+/// `scored`, best rating first. Their scores are raised rather than replaced,
+/// so scores still fall down the list. Ties keep the order of `scored`, then
+/// go by point id.
 pub fn put_name_matches_first(
     scored: Vec<(usize, f32)>,
     matches: &[(usize, usize)],

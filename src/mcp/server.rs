@@ -135,7 +135,7 @@ fn checked_glob(glob: &str) -> Result<(), String> {
     const SYNTAX: &str = "path_glob uses SQLite GLOB syntax: * (any characters, / included), \
                           ? (one character), [abc] and [^abc]";
     let chars: Vec<char> = glob.chars().collect();
-    // A `{` and then a `,` and a `}`, all outside `[...]` sets.
+    // A `{`, then a `,`, then a `}`, all outside `[...]` sets, is alternation.
     let mut brace = false;
     let mut comma_after_brace = false;
     let mut at = 0;

@@ -1,7 +1,9 @@
-"""search_code modes and filters over the polyglot fixture tree."""
+"""search_code modes, filters, messages and argument errors, over the polyglot fixture tree
+and small workspaces written by the tests."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -109,52 +111,66 @@ async def test_search_reports_indexing_in_progress(start_server, tmp_path: Path)
     assert after["indexing_in_progress"] is False
 
 
-async def test_backticked_query_words_rank_first(start_server, tmp_path: Path) -> None:
+def write_workspace(tmp_path: Path, files: dict[str, str]) -> Path:
+    """Write `files` (relative path to text) under a new workspace directory and return it."""
     workspace = tmp_path / "workspace"
-    workspace.mkdir()
-    (workspace / "settings.py").write_text("def load_settings(path):\n    return open(path).read()\n")
-    (workspace / "headers.py").write_text("def parse_header(data):\n    return data.split(b':')\n")
+    for name, text in files.items():
+        path = workspace / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return workspace
+
+
+async def index_workspace(server: Any, workspace: Path) -> None:
+    job = await server.run_job("workspace_indexing", USER, {"workspace_path": str(workspace)})
+    assert job["status"] == "completed", job
+
+
+async def keyword_files(server: Any, query: str) -> list[str]:
+    """Return the file names of a keyword search's results, best first."""
+    found = await search(server, query, mode="keyword")
+    return [Path(hit["path"]).name for hit in found["results"]]
+
+
+LOAD_SETTINGS = "def load_settings(path):\n    return open(path).read()\n"
+
+
+async def test_backticked_query_words_rank_first(start_server, tmp_path: Path) -> None:
+    workspace = write_workspace(
+        tmp_path,
+        {"settings.py": LOAD_SETTINGS, "headers.py": "def parse_header(data):\n    return data.split(b':')\n"},
+    )
     async with start_server() as server:
-        job = await server.run_job("workspace_indexing", USER, {"workspace_path": str(workspace)})
-        assert job["status"] == "completed"
+        await index_workspace(server, workspace)
         # Unquoted, "header" wins: it is in the file name, the symbol and the body.
         for query, expected in [("`load` a header", "settings.py"), ("load a `header`", "headers.py")]:
-            found = await search(server, query, mode="keyword")
-            files = [Path(hit["path"]).name for hit in found["results"]]
+            files = await keyword_files(server, query)
             assert files[0] == expected, f"{query!r} ranked {files}"
 
 
 async def test_fullwidth_and_decomposed_queries_match(start_server, tmp_path: Path) -> None:
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
-    (workspace / "settings.py").write_text("def load_settings(path):\n    return open(path).read()\n")
-    (workspace / "sizes.py").write_text("def größe_berechnen(items):\n    return len(items)\n", encoding="utf-8")
+    workspace = write_workspace(
+        tmp_path,
+        {"settings.py": LOAD_SETTINGS, "sizes.py": "def größe_berechnen(items):\n    return len(items)\n"},
+    )
     async with start_server() as server:
-        job = await server.run_job("workspace_indexing", USER, {"workspace_path": str(workspace)})
-        assert job["status"] == "completed"
+        await index_workspace(server, workspace)
         # Fullwidth letters (as typed with some input methods) and an accent written
         # as a combining mark (as macOS file names store it) match the usual forms.
         for query, expected in [("ｌｏａｄ＿ｓｅｔｔｉｎｇｓ", "settings.py"), ("gro\u0308ße", "sizes.py")]:
-            found = await search(server, query, mode="keyword")
-            files = [Path(hit["path"]).name for hit in found["results"]]
+            files = await keyword_files(server, query)
             assert files, f"{query!r} found nothing"
             assert files[0] == expected, f"{query!r} ranked {files}"
 
 
 async def test_identifier_query_ranks_named_chunk_first(start_server, tmp_path: Path) -> None:
-    workspace = tmp_path / "workspace"
-    (workspace / "json").mkdir(parents=True)
     body = "".join(f"    part_{n} = decode_part(text, {n})\n" for n in range(40))
-    (workspace / "json" / "__init__.py").write_text(
-        f"def loads(text, strict=True):\n{body}    return join_parts(text)\n"
-    )
-    for n in range(6):
-        (workspace / f"loader_{n}.py").write_text(
-            "def load(path):\n    return open(path).read()\n\n\nclass LoadError(Exception):\n    pass\n"
-        )
+    loader = "def load(path):\n    return open(path).read()\n\n\nclass LoadError(Exception):\n    pass\n"
+    files = {"json/__init__.py": f"def loads(text, strict=True):\n{body}    return join_parts(text)\n"}
+    files.update({f"loader_{n}.py": loader for n in range(6)})
+    workspace = write_workspace(tmp_path, files)
     async with start_server() as server:
-        job = await server.run_job("workspace_indexing", USER, {"workspace_path": str(workspace)})
-        assert job["status"] == "completed"
+        await index_workspace(server, workspace)
         for query in ["loads", "json.loads", "`loads`", "loads()"]:
             for mode in ["keyword", "hybrid"]:
                 found = await search(server, query, mode=mode)
@@ -165,22 +181,21 @@ async def test_identifier_query_ranks_named_chunk_first(start_server, tmp_path: 
 
 
 async def test_search_explains_empty_results(start_server, tmp_path: Path) -> None:
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
-    (workspace / "settings.py").write_text("def load_settings(path):\n    return open(path).read()\n")
+    workspace = write_workspace(tmp_path, {"settings.py": LOAD_SETTINGS})
     async with start_server() as server:
         unknown = await server.call_ok("search_code", {"user_id": "nobody_here", "query": "load settings"})
         assert unknown["results"] == []
         assert 'user "nobody_here" has no indexed code yet' in unknown["message"]
 
-        job = await server.run_job("workspace_indexing", USER, {"workspace_path": str(workspace)})
-        assert job["status"] == "completed"
+        await index_workspace(server, workspace)
         relative = await search(server, "load settings", path_prefix="workspace/")
         assert relative["results"] == []
-        assert "none of the 1 chunks matches path_prefix \"workspace/\"" in relative["message"]
+        assert 'none of the 1 chunks matches path_prefix "workspace/"' in relative["message"]
         assert "compare the path filters" in relative["message"]
+
         other_language = await search(server, "load settings", language="go")
         assert other_language["message"] == 'none of the 1 chunks matches language "go"'
+
         # Without searchable words the result is empty for that reason, not the filter's.
         no_words = await search(server, "the of and", language="python")
         assert "no searchable words" in no_words["message"]
@@ -190,7 +205,7 @@ async def test_search_explains_empty_results(start_server, tmp_path: Path) -> No
             error = await server.call_error(
                 "search_code", {"user_id": USER, "query": "load settings", "path_glob": glob}
             )
-            assert f"invalid path_glob {glob!r}".replace("'", '"') in error
+            assert f"invalid path_glob {json.dumps(glob)}" in error
             assert expected in error
 
         found = await search(server, "load settings", path_glob="*/settings.py")
@@ -198,7 +213,7 @@ async def test_search_explains_empty_results(start_server, tmp_path: Path) -> No
         assert "message" not in found
 
 
-async def test_bad_argument_errors_name_the_argument(start_server) -> None:
+async def test_bad_arguments_are_named(start_server) -> None:
     async with start_server() as server:
         cases = [
             ({"limit": -1}, "limit: invalid value: integer `-1`"),
@@ -211,35 +226,37 @@ async def test_bad_argument_errors_name_the_argument(start_server) -> None:
             arguments = {"user_id": USER, "query": "load settings", **change}
             error = await server.call_error("search_code", arguments)
             assert expected in error, f"{change}: {error}"
+
         # A misspelt user filter must not list every user's jobs.
         error = await server.call_error("list_jobs", {"usr": USER})
         assert "unknown field `usr`" in error
+
         # The Inspector CLI sends a query of digits as a JSON number.
         found = await server.call_ok("search_code", {"user_id": USER, "query": 404})
-        assert "query \"404\" has no searchable words" in found["message"]
+        assert 'query "404" has no searchable words' in found["message"]
 
 
-async def test_identifier_spellings_and_stopword_names_match(start_server, tmp_path: Path) -> None:
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
-    (workspace / "shell.py").write_text(
+async def test_identifier_spellings_and_stopwords_match(start_server, tmp_path: Path) -> None:
+    shell = (
         "def which(command):\n    return find_program(command)\n\n\n"
         "def split_identifiers(text):\n    return text.split()\n\n\n"
         "def _split_identifiers(text):\n    return text.split('_')\n"
     )
+    workspace = write_workspace(tmp_path, {"shell.py": shell})
     async with start_server() as server:
-        job = await server.run_job("workspace_indexing", USER, {"workspace_path": str(workspace)})
-        assert job["status"] == "completed"
+        await index_workspace(server, workspace)
         # "which" is a stopword, so only its name finds it.
         for mode in ["keyword", "hybrid"]:
             found = await search(server, "which", mode=mode)
             assert found["results"], f"{mode}: {found}"
             assert found["results"][0]["symbol"] == "which"
             assert "message" not in found, found["message"]
-        # Every spelling finds the same chunk, and the same spelling ranks above `_split_identifiers`.
+
+        # Every spelling finds both chunks, and the same spelling ranks above `_split_identifiers`.
         for query in ["SPLITIDENTIFIERS", "splitIdentifiers", "split_identifiers", "ｓｐｌｉｔ_ｉｄｅｎｔｉｆｉｅｒｓ"]:
             found = await search(server, query, mode="keyword")
             symbols = [hit["symbol"] for hit in found["results"][:2]]
             assert set(symbols) == {"split_identifiers", "_split_identifiers"}, f"{query!r}: {symbols}"
         found = await search(server, "split_identifiers", mode="hybrid")
-        assert [hit["symbol"] for hit in found["results"][:2]] == ["split_identifiers", "_split_identifiers"]
+        symbols = [hit["symbol"] for hit in found["results"][:2]]
+        assert symbols == ["split_identifiers", "_split_identifiers"]
